@@ -1,0 +1,18 @@
+"""lintheory: simulators, metrics and closed forms for the theory of training linear networks.
+
+Networks are multilinear maps from parameters to an end-to-end linear predictor ``theta``
+(predictions ``X @ theta``); losses see only ``theta``; simulators and metrics work for every network;
+closed forms from the papers live in :mod:`lintheory.theory`.
+"""
+
+from . import data, metrics, plotting, theory, widgets
+from .dynamics import Trajectory, gradient_descent, gradient_flow
+from .losses import ExponentialLoss, LogisticLoss, Loss, SquaredLoss
+from .networks import Convolutional, Diagonal, FullyConnected, Network, Residual
+
+__version__ = "0.1.0"
+
+__all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
+           "Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss",
+           "Trajectory", "gradient_flow", "gradient_descent",
+           "data", "metrics", "plotting", "theory", "widgets"]

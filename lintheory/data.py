@@ -1,0 +1,132 @@
+"""Seeded synthetic problems. Every generator takes ``seed`` (None, an int or a Generator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_array, as_generator, check_int, check_nonnegative, check_positive
+
+__all__ = ["underdetermined_regression", "overdetermined_regression", "aligned_regression",
+           "separable_classification", "random_orthogonal"]
+
+
+def random_orthogonal(d: int, seed: Any = None) -> np.ndarray:
+    """A Haar-distributed random orthogonal ``d x d`` matrix (QR of a Gaussian, signs fixed)."""
+    d = check_int("d", d, minimum=1)
+    Q, R = np.linalg.qr(as_generator(seed).standard_normal((d, d)))
+    return Q * np.sign(np.diag(R))
+
+
+def underdetermined_regression(n: int, d: int, m: int = 1, *, seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian regression data with fewer samples than dimensions (``n < d``).
+
+    ``X`` has i.i.d. standard normal entries (full row rank almost surely) and so does ``Y``.
+
+    Returns
+    -------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n,) if ``m == 1`` else (n, m)
+    """
+    n, d, m = check_int("n", n, minimum=1), check_int("d", d, minimum=1), check_int("m", m, minimum=1)
+    if n >= d:
+        raise ValueError(f"n must be smaller than d for an underdetermined problem, got n={n}, d={d}")
+    rng = as_generator(seed)
+    X = rng.standard_normal((n, d))
+    Y = rng.standard_normal((n, m))
+    return X, (Y[:, 0] if m == 1 else Y)
+
+
+def overdetermined_regression(n: int, d: int, *, noise: float = 1.0, seed: Any = None
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy linear regression with ``n >= d``, normalised so that :math:`\\|w^*\\| = 1`.
+
+    The authors' ``generate_data`` (Marion & Chizat 2024): :math:`X \\sim \\mathcal N(0,1)^{n\\times d}`,
+    :math:`y = Xw_{true} + \\nu\\varepsilon`; then ``y`` is divided by the norm of the least-squares
+    solution :math:`w^* = (X^\\top X)^{-1}X^\\top y`, so that the new :math:`w^*` has unit norm.
+
+    Returns
+    -------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+    """
+    n, d = check_int("n", n, minimum=1), check_int("d", d, minimum=1)
+    if n < d:
+        raise ValueError(f"n must be at least d for an overdetermined problem, got n={n}, d={d}")
+    noise = check_nonnegative("noise", noise)
+    rng = as_generator(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + noise * rng.standard_normal(n)
+    return X, y / np.linalg.norm(np.linalg.lstsq(X, y, rcond=None)[0])
+
+
+def aligned_regression(lambdas: Any, sigmas: Any, *, n: int, rotate: bool = True,
+                       seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Regression data whose input and cross covariances share singular vectors.
+
+    .. math:: \\Sigma_x = X^\\top X/n = U\\,\\mathrm{diag}(\\lambda)\\,U^\\top, \\qquad
+              \\Sigma_{xy} = X^\\top Y/n = U\\,\\mathrm{diag}(\\sigma)\\,V^\\top,
+
+    exactly (Gidel, Bach, Lacoste-Julien 2019's assumption; :math:`\\lambda = 1` is Saxe et al.'s
+    whitened setting). Built as :math:`X = \\sqrt n\\,Q\\,\\mathrm{diag}(\\sqrt\\lambda)U^\\top`,
+    :math:`Y = \\sqrt n\\,Q\\,\\mathrm{diag}(\\sigma/\\sqrt\\lambda)V^\\top` with ``Q`` having orthonormal
+    columns.
+
+    Parameters
+    ----------
+    lambdas : array_like, shape (d,)
+        Eigenvalues of :math:`\\Sigma_x` (> 0).
+    sigmas : array_like, shape (d,)
+        Singular values of :math:`\\Sigma_{xy}` (>= 0).
+    n : int
+        Number of samples, ``n >= d``.
+    rotate : bool
+        Random orthogonal ``U`` and ``V`` (default), or identities.
+    seed : None, int or Generator
+
+    Returns
+    -------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n, d)
+    """
+    lam = as_array("lambdas", lambdas, ndim=1)
+    sig = as_array("sigmas", sigmas, ndim=1)
+    if sig.shape != lam.shape:
+        raise ValueError(f"sigmas must have the shape of lambdas {lam.shape}, got {sig.shape}")
+    if np.any(lam <= 0):
+        raise ValueError("lambdas must be positive")
+    if np.any(sig < 0):
+        raise ValueError("sigmas must be non-negative")
+    d = lam.size
+    n = check_int("n", n, minimum=d)
+    rng = as_generator(seed)
+    Q = np.linalg.qr(rng.standard_normal((n, d)))[0]
+    U = random_orthogonal(d, rng) if rotate else np.eye(d)
+    V = random_orthogonal(d, rng) if rotate else np.eye(d)
+    X = np.sqrt(n) * (Q * np.sqrt(lam)) @ U.T
+    Y = np.sqrt(n) * (Q * (sig / np.sqrt(lam))) @ V.T
+    return X, Y
+
+
+def separable_classification(n: int, d: int, *, margin: float = 0.1, seed: Any = None
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """Linearly separable data: Gaussian points labelled by a random unit direction ``w``.
+
+    Each point is pushed along ``w`` until :math:`y_i\\,x_i^\\top w \\ge` ``margin``, so the data are
+    separable through the origin with margin at least ``margin`` (for the unnormalised ``w``).
+
+    Returns
+    -------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,), labels in {-1, +1}
+    """
+    n, d = check_int("n", n, minimum=1), check_int("d", d, minimum=1)
+    margin = check_positive("margin", margin)
+    rng = as_generator(seed)
+    w = rng.standard_normal(d)
+    w /= np.linalg.norm(w)
+    X = rng.standard_normal((n, d))
+    y = np.where(X @ w >= 0, 1.0, -1.0)
+    X += (y * np.maximum(0.0, margin - y * (X @ w)))[:, None] * w
+    return X, y

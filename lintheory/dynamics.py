@@ -1,0 +1,243 @@
+"""Simulators: gradient flow and gradient descent for any network and any loss.
+
+Both return the same :class:`Trajectory` (time on the first axis), so plots and metrics take either.
+The gradient in the parameters is always the chain rule ``net.vjp(params, loss.grad(theta))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ._validation import as_array, check_choice, check_int, check_positive
+from .losses import Loss
+from .networks import Network, Params
+
+__all__ = ["Trajectory", "gradient_flow", "gradient_descent"]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The recorded path of a simulation; the first axis of every array is time.
+
+    Attributes
+    ----------
+    t : ndarray, shape (T,)
+        Times (gradient flow) or step counts (gradient descent) of the snapshots.
+    params : list of ndarray or None
+        Snapshots of each parameter block, of shape ``(T, *batch, *block_shape)``; ``None`` when the
+        simulator was asked not to keep them.
+    theta : ndarray
+        Shape ``(T, *batch, *theta_shape)``:
+        the end-to-end predictors.
+    loss : ndarray
+        Shape ``(T, *batch)``: the loss values.
+    final_params : list of ndarray
+        Parameters at the end of the run (for a diverged batch member: its last finite state).
+    diverged_step : ndarray of int, shape batch
+        The step at which the loss stopped being finite, or -1.
+    stats : dict
+        Cost counters (``nfev`` for gradient flow, ``n_steps`` and ``n_grad`` for gradient descent).
+    message : str
+        What the simulator reports about how the run ended.
+    """
+
+    t: np.ndarray
+    params: list[np.ndarray] | None
+    theta: np.ndarray
+    loss: np.ndarray
+    final_params: Params
+    diverged_step: np.ndarray
+    stats: dict = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def diverged(self) -> Any:
+        """``False`` or the divergence step (single run); a boolean array over the batch otherwise."""
+        if self.diverged_step.ndim == 0:
+            step = int(self.diverged_step)
+            return False if step < 0 else step
+        return self.diverged_step >= 0
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def _check_pair(net: Any, loss: Any, params: Sequence[Any]) -> Params:
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lintheory Network, got {type(net).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a lintheory Loss, got {type(loss).__name__}")
+    if net.theta_shape != loss.theta_shape:
+        raise ValueError(f"net's end-to-end shape {net.theta_shape} does not match the loss's "
+                         f"theta shape {loss.theta_shape} (check the data dimensions)")
+    params = net.check_params(params)
+    for k, p in enumerate(params):
+        if np.iscomplexobj(p) or not np.all(np.isfinite(p)):
+            raise ValueError(f"params[{k}] must be real and finite")
+    return params
+
+
+def _gradient(net: Network, loss: Loss, params: Params) -> tuple[np.ndarray, np.ndarray, Params]:
+    theta, pullback = net.linearize(params)
+    value, g = loss.value_and_grad(theta)
+    return theta, value, pullback(g)
+
+
+def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, *,
+                  rtol: float = 1e-10, atol: float = 1e-12, method: str = "DOP853",
+                  on_failure: str = "raise") -> Trajectory:
+    """Integrate gradient flow :math:`\\dot p = -\\nabla_p \\mathcal L(\\theta(p))` with ``solve_ivp``.
+
+    Parameters
+    ----------
+    net : Network
+    loss : Loss
+    params : list of ndarray
+        Initial parameters; leading batch axes integrate many runs as one system.
+    t_eval : array_like, shape (T,)
+        Increasing, non-negative times at which to record (log-spaced grids work as well).
+    rtol, atol : float
+        Tolerances passed to ``scipy.integrate.solve_ivp``.
+    method : str
+        Integrator: ``"DOP853"`` (default), ``"RK45"``, ``"LSODA"``, ``"Radau"``, ``"BDF"``.
+    on_failure : {"raise", "return"}
+        If the integrator fails, raise :class:`RuntimeError` with its message (default), or return the
+        partial trajectory.
+
+    Returns
+    -------
+    Trajectory
+        With ``stats = {"nfev": ..., "njev": ..., "status": ...}``.
+    """
+    params = _check_pair(net, loss, params)
+    t_eval = as_array("t_eval", t_eval, ndim=1)
+    if t_eval.size == 0 or t_eval[0] < 0 or np.any(np.diff(t_eval) <= 0):
+        raise ValueError("t_eval must be a non-empty, strictly increasing array of times >= 0")
+    rtol, atol = check_positive("rtol", rtol), check_positive("atol", atol)
+    check_choice("method", method, ("DOP853", "RK45", "RK23", "LSODA", "Radau", "BDF"))
+    check_choice("on_failure", on_failure, ("raise", "return"))
+    shapes = [p.shape for p in params]
+    sizes = np.cumsum([0] + [p.size for p in params])
+
+    def unflatten(y: np.ndarray, lead: tuple[int, ...] = ()) -> Params:
+        return [y[..., sizes[k]:sizes[k + 1]].reshape(lead + shapes[k]) for k in range(len(shapes))]
+
+    def rhs(t: float, y: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = -np.concatenate([g.ravel() for g in _gradient(net, loss, unflatten(y))[2]])
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError(f"the gradient stopped being finite at t = {t:.6g}")
+        return out
+
+    y0 = np.concatenate([p.ravel() for p in params])
+    try:
+        sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), y0, method=method, t_eval=t_eval,
+                        rtol=rtol, atol=atol)
+    except FloatingPointError as err:
+        raise RuntimeError(f"gradient flow blew up: {err}; shorten t_eval or reduce the "
+                           "initialisation") from err
+    if not sol.success and on_failure == "raise":
+        raise RuntimeError(f"gradient flow failed at t = {sol.t[-1] if sol.t.size else 0.0:.6g}: {sol.message}")
+    snaps = unflatten(sol.y.T, (sol.t.size,))
+    theta = net.end_to_end(snaps)
+    final = [s[-1] for s in snaps] if sol.t.size else params
+    return Trajectory(t=sol.t, params=snaps, theta=theta, loss=loss.value(theta), final_params=final,
+                      diverged_step=np.full(net.batch_shape(params), -1),
+                      stats={"nfev": sol.nfev, "njev": sol.njev, "status": sol.status},
+                      message=sol.message)
+
+
+def _record_steps(n_steps: int, record_every: int) -> np.ndarray:
+    steps = np.arange(0, n_steps + 1, record_every)
+    return steps if steps[-1] == n_steps else np.append(steps, n_steps)
+
+
+def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int, *,
+                     record_every: int = 1, normalize: str | None = None,
+                     keep_params: bool = True) -> Trajectory:
+    """Run gradient descent :math:`p_{k+1} = p_k - \\eta_k \\nabla_p \\mathcal L(\\theta(p_k))`.
+
+    Parameters
+    ----------
+    net : Network
+    loss : Loss
+    params : list of ndarray
+        Initial parameters; leading batch axes run many independent descents at once.
+    step : float
+        The step size :math:`\\eta > 0`.
+    n_steps : int
+        Number of steps.
+    record_every : int
+        Record every this many steps (step 0 and the last step are always recorded).
+    normalize : {None, "loss", "gradient"}
+        Constant step (default); :math:`\\eta_k = \\eta / \\mathcal L(p_k)` (normalised GD for exponential
+        tails, Nacson et al. 2019); or :math:`\\eta_k = \\eta / \\|\\nabla \\mathcal L(p_k)\\|`.
+    keep_params : bool
+        Store parameter snapshots (set ``False`` for large sweeps; ``final_params`` is always kept).
+
+    Returns
+    -------
+    Trajectory
+        ``t`` holds step counts. A run whose loss stops being finite is reported in
+        ``diverged_step``; a single run then stops and its history ends at the last finite record,
+        while in a batch the diverged member's later records are NaN (and its ``final_params`` are
+        its last finite ones).
+    """
+    params = _check_pair(net, loss, params)
+    step = check_positive("step", step)
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    record_every = check_int("record_every", record_every, minimum=1)
+    check_choice("normalize", normalize, (None, "loss", "gradient"))
+    batch = net.batch_shape(params)
+    steps = _record_steps(n_steps, record_every)
+    T = steps.size
+    rec_theta = np.full((T,) + batch + net.theta_shape, np.nan)
+    rec_loss = np.full((T,) + batch, np.nan)
+    rec_params = [np.full((T,) + p.shape, np.nan) for p in params] if keep_params else None
+    p = [a.copy() for a in params]
+    last_good = [a.copy() for a in params]
+    diverged = np.full(batch, -1)
+    r, k = 0, 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for k in range(n_steps + 1):
+            theta, pullback = net.linearize(p)
+            value, g = loss.value_and_grad(theta)
+            bad = ~np.isfinite(value) & (diverged < 0)
+            if np.any(bad):
+                diverged = np.where(bad, k, diverged)
+                for a, good in zip(p, last_good):
+                    a[bad] = good[bad]
+            alive = diverged < 0
+            if k == steps[r]:
+                rec_loss[r] = np.where(alive, value, np.nan)
+                rec_theta[r][alive] = theta[alive]
+                if keep_params:
+                    for rp, a in zip(rec_params, p):
+                        rp[r][alive] = a[alive]
+                r += 1
+            if k == n_steps or not np.any(alive):
+                break
+            grads = pullback(g)
+            eta = np.where(alive, step, 0.0)
+            if normalize == "loss":
+                eta = eta / np.where(alive, value, 1.0)
+            elif normalize == "gradient":
+                sq = sum(np.sum(gb.reshape(batch + (-1,)) ** 2, axis=-1) for gb in grads)
+                eta = eta / np.where(alive & (sq > 0), np.sqrt(sq), 1.0)
+            for a, good, gb in zip(p, last_good, grads):
+                good[...] = a
+                a -= np.reshape(eta, batch + (1,) * (gb.ndim - len(batch))) * gb
+    if not batch and diverged >= 0:
+        keep = steps[:r] < diverged
+        rec_theta, rec_loss = rec_theta[:r][keep], rec_loss[:r][keep]
+        rec_params = [rp[:r][keep] for rp in rec_params] if keep_params else None
+        steps = steps[:r][keep]
+    message = ("finished" if np.all(diverged < 0) else
+               f"loss became non-finite at step {int(np.max(diverged)) if not batch else 'see diverged_step'}")
+    return Trajectory(t=steps.astype(float), params=rec_params, theta=rec_theta, loss=rec_loss,
+                      final_params=p, diverged_step=diverged,
+                      stats={"n_steps": k, "n_grad": k + 1}, message=message)

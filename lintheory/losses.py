@@ -1,0 +1,198 @@
+"""Losses of the end-to-end predictor ``theta`` (predictions ``X @ theta``).
+
+A loss never sees the network: it gives ``value``, ``grad`` and ``hvp`` (Hessian-vector product) in
+``theta``, and the chain rule through :meth:`lintheory.Network.vjp` does the rest. Every method accepts
+``theta`` with leading batch axes and returns one value per batch member.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_array, check_choice
+
+__all__ = ["Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss"]
+
+
+class Loss(ABC):
+    """Base class: a smooth function of the end-to-end predictor ``theta``.
+
+    Every loss provides:
+
+    1. ``X`` (shape ``(n, d)``) and ``theta_shape``;
+    2. ``value(theta)``: the loss, one number per batch member;
+    3. ``grad(theta)``: its gradient, shaped like ``theta``;
+    4. ``hvp(theta, u)``: its Hessian in ``theta`` applied to ``u``.
+    """
+
+    X: np.ndarray
+    theta_shape: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        """Number of samples."""
+        return self.X.shape[0]
+
+    def predict(self, theta: np.ndarray) -> np.ndarray:
+        """Predictions ``X @ theta`` (batched over leading axes of ``theta``)."""
+        theta = self._check_theta(theta)
+        if len(self.theta_shape) == 1:
+            return theta @ self.X.T
+        return self.X @ theta
+
+    def _check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
+        theta = np.asarray(theta)
+        k = len(self.theta_shape)
+        if theta.ndim < k or theta.shape[theta.ndim - k:] != self.theta_shape:
+            raise ValueError(f"{name} must have shape (..., {', '.join(map(str, self.theta_shape))}) "
+                             f"for this loss, got {theta.shape}")
+        return theta
+
+    def _back(self, r: np.ndarray) -> np.ndarray:
+        """``X^T r`` for per-sample quantities ``r`` (shape ``(..., n)`` or ``(..., n, m)``)."""
+        return r @ self.X if len(self.theta_shape) == 1 else self.X.T @ r
+
+    def value_and_grad(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(value(theta), grad(theta))``, sharing the work of both."""
+        return self.value(theta), self.grad(theta)
+
+    @abstractmethod
+    def value(self, theta: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def grad(self, theta: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def hvp(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray: ...
+
+
+_SQUARED_NORMALIZATIONS = {"half_mean": lambda n: 0.5 / n, "mean": lambda n: 1.0 / n,
+                           "half_sum": lambda n: 0.5, "sum": lambda n: 1.0}
+
+
+class SquaredLoss(Loss):
+    """Squared loss :math:`c\\,\\|X\\theta - Y\\|_F^2`, by default with :math:`c = 1/(2n)`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Inputs, one sample per row.
+    Y : array_like, shape (n,) or (n, m)
+        Targets; ``theta`` then has shape ``(d,)`` or ``(d, m)``.
+    normalization : {"half_mean", "mean", "half_sum", "sum"}
+        The constant :math:`c`: :math:`1/(2n)` (default, the course's convention), :math:`1/n`
+        (Marion & Chizat 2024), :math:`1/2` (Min et al. 2021), or 1.
+
+    Notes
+    -----
+    Gradient :math:`2c\\,X^\\top(X\\theta - Y)`; Hessian :math:`2c\\,X^\\top X` (constant).
+    """
+
+    def __init__(self, X: Any, Y: Any, *, normalization: str = "half_mean"):
+        self.X = as_array("X", X, ndim=2)
+        self.Y = as_array("Y", Y, ndim=(1, 2))
+        if self.Y.shape[0] != self.X.shape[0]:
+            raise ValueError(f"Y must have one row per sample of X ({self.X.shape[0]}), got shape {self.Y.shape}")
+        self.normalization = check_choice("normalization", normalization, tuple(_SQUARED_NORMALIZATIONS))
+        self.c = _SQUARED_NORMALIZATIONS[normalization](self.n)
+        d = self.X.shape[1]
+        self.theta_shape = (d,) if self.Y.ndim == 1 else (d, self.Y.shape[1])
+
+    def residual(self, theta: np.ndarray) -> np.ndarray:
+        """``X theta - Y``."""
+        return self.predict(theta) - self.Y
+
+    def value(self, theta):
+        return self.value_and_grad(theta)[0]
+
+    def grad(self, theta):
+        return 2 * self.c * self._back(self.residual(theta))
+
+    def value_and_grad(self, theta):
+        r = self.residual(theta)
+        value = self.c * np.sum(r * r, axis=tuple(range(-len(self.theta_shape), 0)))
+        return value, 2 * self.c * self._back(r)
+
+    def hvp(self, theta, u):
+        self._check_theta(theta)
+        return 2 * self.c * self._back(self.predict(self._check_theta(u, "u")))
+
+
+class _MarginLoss(Loss):
+    """Mean over samples of :math:`\\ell(y_i x_i^\\top\\theta)`, labels in :math:`\\{-1, +1\\}`."""
+
+    def __init__(self, X: Any, y: Any):
+        self.X = as_array("X", X, ndim=2)
+        self.y = as_array("y", y, ndim=1)
+        if self.y.shape[0] != self.X.shape[0]:
+            raise ValueError(f"y must have one label per sample of X ({self.X.shape[0]}), got {self.y.shape[0]}")
+        if not np.all(np.abs(self.y) == 1):
+            bad = self.y[np.abs(self.y) != 1][:3]
+            raise ValueError(f"y must contain only labels -1 and +1, got values such as {bad.tolist()}")
+        self.theta_shape = (self.X.shape[1],)
+
+    def margins(self, theta: np.ndarray) -> np.ndarray:
+        """Per-sample margins :math:`y_i x_i^\\top\\theta`."""
+        return self.predict(theta) * self.y
+
+    def value(self, theta):
+        return np.mean(self._ell(self.margins(theta)), axis=-1)
+
+    def grad(self, theta):
+        return self._back(self._dell(self.margins(theta)) * self.y) / self.n
+
+    def value_and_grad(self, theta):
+        z = self.margins(theta)
+        return np.mean(self._ell(z), axis=-1), self._back(self._dell(z) * self.y) / self.n
+
+    def hvp(self, theta, u):
+        curvature = self._d2ell(self.margins(theta))
+        return self._back(curvature * self.predict(self._check_theta(u, "u"))) / self.n
+
+
+class LogisticLoss(_MarginLoss):
+    """Logistic loss :math:`\\frac1n\\sum_i \\log(1 + e^{-y_i x_i^\\top\\theta})`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+    """
+
+    @staticmethod
+    def _ell(z):
+        return np.logaddexp(0.0, -z)
+
+    @staticmethod
+    def _dell(z):
+        return -0.5 * (1 - np.tanh(z / 2))      # -sigmoid(-z), overflow-free
+
+    @staticmethod
+    def _d2ell(z):
+        e = np.exp(-np.abs(z))
+        return e / (1 + e) ** 2                   # sigmoid(z) sigmoid(-z), overflow-free
+
+
+class ExponentialLoss(_MarginLoss):
+    """Exponential loss :math:`\\frac1n\\sum_i e^{-y_i x_i^\\top\\theta}`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+    """
+
+    @staticmethod
+    def _ell(z):
+        return np.exp(-z)
+
+    @staticmethod
+    def _dell(z):
+        return -np.exp(-z)
+
+    @staticmethod
+    def _d2ell(z):
+        return np.exp(-z)

@@ -1,0 +1,9 @@
+"""Metrics of parameters and predictors: conserved quantities, curvature, spectra, distances."""
+
+from .balance import imbalance, norm_imbalance
+from .curvature import hessian, hvp, sharpness
+from .distances import distance, relative_distance
+from .spectra import alignment, effective_rank, rank_one_ratio, singular_values
+
+__all__ = ["imbalance", "norm_imbalance", "hvp", "hessian", "sharpness", "distance",
+           "relative_distance", "singular_values", "effective_rank", "rank_one_ratio", "alignment"]

@@ -1,0 +1,7 @@
+"""Linear networks as multilinear maps from parameters to an end-to-end linear predictor."""
+
+from .base import Network, Params
+from .diagonal import Convolutional, Diagonal
+from .fully_connected import FullyConnected, Residual
+
+__all__ = ["Network", "Params", "FullyConnected", "Residual", "Diagonal", "Convolutional"]

@@ -1,0 +1,10 @@
+"""Closed forms, predictions and bounds from the papers, kept apart from the simulators.
+
+Every function uses the loss convention of :class:`lintheory.SquaredLoss`'s default,
+:math:`\\|X\\theta - Y\\|_F^2/(2n)`, unless its docstring says otherwise.
+"""
+
+from .regression import min_norm_solution, reduced_rank_regression
+from .saxe import saxe_mode
+
+__all__ = ["min_norm_solution", "reduced_rank_regression", "saxe_mode"]

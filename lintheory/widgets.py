@@ -1,0 +1,101 @@
+"""Interactive figures that work in the built book with no kernel.
+
+:func:`explorer` renders a figure for every point of a grid of control values and links the controls
+to the frames on the client side (``jslink`` into nested ``Stack`` widgets), so moving a slider in the
+static HTML shows the matching figure; in a notebook the same widget responds instantly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Mapping, Sequence
+
+import ipywidgets as W
+from matplotlib.figure import Figure
+
+from .plotting import STYLE, figure_png
+
+__all__ = ["explorer", "FigureExplorer"]
+
+
+def _label(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class FigureExplorer(W.VBox):
+    """A box of selection controls above a stack of precomputed figure frames.
+
+    Attributes
+    ----------
+    controls : dict of str to ipywidgets.SelectionSlider
+    frames : dict of tuple to bytes
+        The PNG of every grid point, keyed by the tuple of control values.
+    """
+
+    def __init__(self, controls: dict[str, W.SelectionSlider], frames: dict[tuple, bytes],
+                 stack: W.Widget, links: list[Any]):
+        super().__init__([W.HBox(list(controls.values())), stack])
+        self.controls, self.frames, self._links = controls, frames, links
+
+    def __repr__(self) -> str:
+        grid = ", ".join(f"{k} in [{', '.join(label for label, _ in c.options)}]"
+                         for k, c in self.controls.items())
+        return f"FigureExplorer({grid}; {len(self.frames)} frames)"
+
+
+def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *,
+             initial: Mapping[str, Any] | None = None, figsize: tuple[float, float] = (6.4, 3.6),
+             dpi: int = 72) -> FigureExplorer:
+    """Build an interactive figure from a drawing function and a grid of control values.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(fig, **values)`` draws on the empty :class:`matplotlib.figure.Figure` ``fig`` for one
+        combination of control values. It should compute in well under 0.1 s.
+    controls : mapping of str to sequence
+        The name and the grid of values of each control, in display order.
+    initial : mapping, optional
+        Values shown first (default: the first value of each control).
+    figsize, dpi
+        Size of every frame; keep frames x image size small so the page stays light.
+
+    Returns
+    -------
+    FigureExplorer
+        A widget: one slider per control and the frames, linked in the browser.
+    """
+    if not controls:
+        raise ValueError("controls must name at least one control and its values")
+    names = list(controls)
+    grids = {k: list(v) for k, v in controls.items()}
+    for k, v in grids.items():
+        if not v:
+            raise ValueError(f"controls[{k!r}] must list at least one value")
+    initial = dict(initial or {})
+    for k, v in initial.items():
+        if k not in grids or v not in grids[k]:
+            raise ValueError(f"initial[{k!r}] = {v!r} is not one of that control's values")
+    frames: dict[tuple, bytes] = {}
+    import matplotlib as mpl
+    with mpl.rc_context(STYLE):
+        for combo in itertools.product(*(grids[k] for k in names)):
+            fig = Figure(figsize=figsize, layout="constrained")
+            draw(fig, **dict(zip(names, combo)))
+            frames[combo] = figure_png(fig, dpi=dpi)
+    sliders = {k: W.SelectionSlider(options=[(_label(v), v) for v in grids[k]],
+                                    value=initial.get(k, grids[k][0]), description=k,
+                                    continuous_update=True, style={"description_width": "initial"})
+               for k in names}
+    links: list[Any] = []
+
+    def level(i: int, prefix: tuple) -> W.Widget:
+        if i == len(names):
+            return W.Image(value=frames[prefix], format="png")
+        slider = sliders[names[i]]
+        node = W.Stack([level(i + 1, prefix + (v,)) for v in grids[names[i]]],
+                       selected_index=slider.index)
+        links.append(W.jslink((slider, "index"), (node, "selected_index")))
+        return node
+
+    return FigureExplorer(sliders, frames, level(0, ()), links)

@@ -1,0 +1,114 @@
+"""Simulators against closed forms, conservation laws and exact per-step identities."""
+
+import numpy as np
+import pytest
+
+import lintheory as lt
+
+
+def test_gradient_flow_matches_saxe_modes():
+    s = np.array([3.0, 1.5, 0.5])
+    X, Y = lt.data.aligned_regression(np.ones(3), s, n=8, rotate=False, seed=0)
+    net = lt.FullyConnected([3, 3, 3])
+    a0 = np.array([1e-3, 2e-3, 5e-3])
+    params = [np.diag(np.sqrt(a0)), np.diag(np.sqrt(a0))]          # balanced, decoupled
+    t = np.linspace(0, 12, 49)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, Y), params, t, rtol=1e-12, atol=1e-14)
+    modes = np.diagonal(tr.theta, axis1=1, axis2=2)
+    expected = lt.theory.saxe_mode(t[:, None], s, a0)
+    assert np.max(np.abs(modes - expected)) < 1e-8
+    off = tr.theta - modes[:, :, None] * np.eye(3)
+    assert np.max(np.abs(off)) < 1e-10
+
+
+def test_imbalance_conserved_along_long_gradient_flow():
+    X, Y = lt.data.underdetermined_regression(5, 12, 3, seed=1)
+    net = lt.FullyConnected([12, 8, 6, 3])
+    params = net.init(0.6, seed=2)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, Y), params, np.geomspace(1e-2, 200, 40))
+    assert tr.loss[-1] < 1e-6 * tr.loss[0]
+    D0 = lt.metrics.imbalance(params)
+    for k, Dk in enumerate(lt.metrics.imbalance(tr.params)):
+        assert np.max(np.abs(Dk - D0[k])) < 1e-8
+
+
+def test_norm_imbalance_conserved_for_diagonal_and_convolutional():
+    for net in (lt.Diagonal(6, 3), lt.Convolutional(6, 3)):
+        X, y = lt.data.underdetermined_regression(3, 6, seed=3)
+        p0 = net.init(0.5, seed=4)
+        tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), p0, np.linspace(0, 30, 7))
+        drift = lt.metrics.norm_imbalance(tr.params, 1) - lt.metrics.norm_imbalance(p0, 1)
+        assert np.max(np.abs(drift)) < 1e-8
+
+
+def test_gradient_descent_imbalance_drift_is_exactly_eta_squared_term():
+    X, Y = lt.data.underdetermined_regression(4, 7, 2, seed=5)
+    net, loss, eta = lt.FullyConnected([7, 5, 4, 2]), lt.SquaredLoss(X, Y), 0.05
+    params = net.init(0.5, seed=6)
+    tr = lt.gradient_descent(net, loss, params, eta, 30)
+    for k in range(30):
+        p = [w[k] for w in tr.params]
+        G = net.vjp(p, loss.grad(net.end_to_end(p)))
+        before = lt.metrics.imbalance(p)
+        after = lt.metrics.imbalance([w[k + 1] for w in tr.params])
+        for j in range(len(G) - 1):
+            predicted = eta ** 2 * (G[j + 1].T @ G[j + 1] - G[j] @ G[j].T)
+            assert np.max(np.abs(after[j] - before[j] - predicted)) < 1e-13 * max(1.0, np.abs(before[j]).max())
+            assert np.abs(predicted).max() > 1e-8      # the drift itself is not negligible
+
+
+def test_gradient_descent_converges_at_the_linear_rate_for_depth_one():
+    X, y = lt.data.overdetermined_regression(20, 4, seed=7)
+    net, loss = lt.FullyConnected([4, 1]), lt.SquaredLoss(X, y)
+    tr = lt.gradient_descent(net, loss, [np.zeros((1, 4))], 0.1, 200, record_every=50)
+    w_star = lt.theory.min_norm_solution(X, y)
+    lam = np.linalg.eigvalsh(X.T @ X / 20)
+    bound = np.max(np.abs(1 - 0.1 * lam)) ** 200 * np.linalg.norm(w_star)
+    assert np.linalg.norm(tr.theta[-1] - w_star) <= bound * (1 + 1e-9)
+    assert list(tr.t) == [0, 50, 100, 150, 200]
+
+
+def test_divergence_is_reported_with_finite_history():
+    X, y = lt.data.overdetermined_regression(30, 3, seed=8)
+    net, loss = lt.FullyConnected([3, 3, 1]), lt.SquaredLoss(X, y)
+    params = net.init(0.5, seed=9)
+    S = lt.metrics.sharpness(net, loss, params)
+    tr = lt.gradient_descent(net, loss, params, 20 / S, 1000)
+    assert tr.diverged is not False and 0 < tr.diverged < 1000
+    assert np.all(np.isfinite(tr.loss)) and np.all(np.isfinite(tr.theta))
+    assert tr.t[-1] < tr.diverged and "non-finite" in tr.message
+    assert all(np.all(np.isfinite(p)) for p in tr.final_params)
+
+
+def test_batched_descent_equals_separate_runs_and_isolates_divergence():
+    X, y = lt.data.overdetermined_regression(30, 3, seed=10)
+    net, loss = lt.FullyConnected([3, 3, 1]), lt.SquaredLoss(X, y)
+    batch = net.init(0.5, seed=11, batch=3)
+    batch[0][2] *= 30                       # one member starts far out and diverges
+    tr = lt.gradient_descent(net, loss, batch, 0.05, 200, record_every=10)
+    assert list(tr.diverged) == [False, False, True]
+    for i in range(2):
+        one = lt.gradient_descent(net, loss, [p[i] for p in batch], 0.05, 200, record_every=10)
+        assert np.allclose(one.loss, tr.loss[:, i], rtol=1e-12)
+    assert np.all(np.isnan(tr.loss[-1, 2]))
+
+
+def test_normalized_gradient_descent_on_separable_data_drives_loss_to_zero():
+    X, y = lt.data.separable_classification(20, 3, margin=0.3, seed=12)
+    net = lt.FullyConnected([3, 1])
+    tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), [np.zeros((1, 3))], 0.5, 2000,
+                             normalize="loss", record_every=500)
+    assert np.all(np.diff(tr.loss) < 0) and tr.loss[-1] < 1e-6
+
+
+def test_gradient_flow_reports_where_the_gradient_stops_being_finite():
+    class Broken(lt.SquaredLoss):
+        """A loss whose gradient turns NaN once the predictor is large."""
+        def value_and_grad(self, theta):
+            value, g = super().value_and_grad(theta)
+            return value, np.where(np.linalg.norm(theta) > 0.5, np.nan, g)
+
+    X, y = lt.data.overdetermined_regression(10, 2, seed=13)
+    net = lt.FullyConnected([2, 2, 1])
+    with pytest.raises(RuntimeError, match="stopped being finite at t = "):
+        lt.gradient_flow(net, Broken(X, y), net.init(0.1, seed=0), [0, 50])

@@ -1,0 +1,36 @@
+"""The widget helper: one frame per grid point, every control linked on the client side."""
+
+import pytest
+
+import lintheory as lt
+
+
+def draw(fig, a, b):
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [a, b])
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+
+
+def test_explorer_renders_every_grid_point_and_links_every_stack():
+    w = lt.widgets.explorer(draw, {"a": [1, 2, 3], "b": [0.5, 1.0]}, initial={"a": 2})
+    assert len(w.frames) == 6 and all(f.startswith(b"\x89PNG") for f in w.frames.values())
+    assert len(set(w.frames.values())) == 6                       # the frames differ
+    assert len(w._links) == 1 + 3                                # one outer stack, three inner ones
+    assert w.controls["a"].value == 2
+    outer = w.children[1]
+    assert outer.selected_index == 1 and outer.children[1].selected_index == 0
+    assert repr(w) == "FigureExplorer(a in [1, 2, 3], b in [0.5, 1]; 6 frames)"
+
+
+def test_explorer_frames_are_reproducible():
+    a = lt.widgets.explorer(draw, {"a": [1], "b": [2.0]})
+    b = lt.widgets.explorer(draw, {"a": [1], "b": [2.0]})
+    assert a.frames == b.frames
+
+
+@pytest.mark.parametrize("controls,initial,match", [({}, None, "controls"), ({"a": []}, None, "controls"),
+                                                    ({"a": [1]}, {"a": 5}, "initial")])
+def test_explorer_rejects_bad_controls(controls, initial, match):
+    with pytest.raises(ValueError, match=match):
+        lt.widgets.explorer(draw, controls, initial=initial)
