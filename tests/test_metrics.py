@@ -47,3 +47,10 @@ def test_spectral_summaries():
     assert np.isclose(lt.metrics.alignment([W1, W2])[0], 1.0)
     assert np.isclose(lt.metrics.rank_one_ratio([np.diag([2.0, 1.0])])[0], 0.5)
     assert np.isclose(lt.metrics.distance(np.array([[3.0, 4.0]]), np.zeros(2))[0], 5.0)
+
+
+def test_angle_and_normalized_margin():
+    assert np.isclose(lt.metrics.angle(np.array([1.0, 0]), np.array([1.0, 1.0])), np.pi / 4)
+    assert np.isclose(lt.metrics.angle(np.array([1.0, 1e-9]), np.array([1.0, 0])), 1e-9, rtol=1e-6)
+    X, y = np.array([[1.0, 0], [0, -2.0]]), np.array([1.0, -1.0])
+    assert np.isclose(lt.metrics.normalized_margin(X, y, np.array([3.0, 4.0])), 3 / 5)

@@ -57,3 +57,29 @@ def test_separable_classification_has_the_margin():
     assert np.min(y * (X @ w)) >= 0.5 - 1e-12
     X2, y2 = lt.data.separable_classification(50, 4, margin=0.5, seed=4)
     assert np.array_equal(X, X2) and np.array_equal(y, y2)
+
+
+def test_l2_max_margin_is_optimal_and_feasible():
+    X, y = lt.data.separable_classification(30, 5, margin=0.2, seed=6)
+    w = lt.theory.l2_max_margin(X, y)
+    assert np.min(y * (X @ w)) >= 1 - 1e-10
+    rng = np.random.default_rng(7)                      # no feasible point of smaller norm nearby
+    for _ in range(2000):
+        v = w + 1e-3 * rng.standard_normal(5)
+        if np.min(y * (X @ v)) >= 1:
+            assert np.linalg.norm(v) >= np.linalg.norm(w) - 1e-12
+    # KKT: w is a non-negative combination of the active constraints
+    active = y * (X @ w) < 1 + 1e-8
+    coef = np.linalg.lstsq((y[active, None] * X[active]).T, w, rcond=None)[0]
+    assert np.all(coef >= -1e-8) and np.allclose((y[active, None] * X[active]).T @ coef, w, atol=1e-8)
+
+
+def test_l1_max_margin_beats_random_feasible_points():
+    X, y = lt.data.separable_classification(15, 6, margin=0.3, seed=8)
+    w = lt.theory.l1_max_margin(X, y)
+    assert np.min(y * (X @ w)) >= 1 - 1e-9
+    rng = np.random.default_rng(9)
+    for v in rng.standard_normal((3000, 6)):
+        m = np.min(y * (X @ v))
+        if m > 0:
+            assert np.abs(v / m).sum() >= np.abs(w).sum() - 1e-9

@@ -2,8 +2,8 @@
 
 from .balance import imbalance, norm_imbalance
 from .curvature import hessian, hvp, sharpness
-from .distances import distance, relative_distance
+from .distances import angle, distance, normalized_margin, relative_distance
 from .spectra import alignment, effective_rank, rank_one_ratio, singular_values
 
 __all__ = ["imbalance", "norm_imbalance", "hvp", "hessian", "sharpness", "distance",
-           "relative_distance", "singular_values", "effective_rank", "rank_one_ratio", "alignment"]
+           "relative_distance", "angle", "normalized_margin", "singular_values", "effective_rank", "rank_one_ratio", "alignment"]

@@ -4,7 +4,8 @@ Every function uses the loss convention of :class:`lintheory.SquaredLoss`'s defa
 :math:`\\|X\\theta - Y\\|_F^2/(2n)`, unless its docstring says otherwise.
 """
 
+from .max_margin import l1_max_margin, l2_max_margin
 from .regression import min_norm_solution, reduced_rank_regression
 from .saxe import saxe_mode
 
-__all__ = ["min_norm_solution", "reduced_rank_regression", "saxe_mode"]
+__all__ = ["min_norm_solution", "reduced_rank_regression", "saxe_mode", "l2_max_margin", "l1_max_margin"]

@@ -1,0 +1,91 @@
+"""Max-margin classifiers: the limits of gradient methods on separable data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linprog, minimize
+
+from .._validation import as_array
+
+__all__ = ["l2_max_margin", "l1_max_margin"]
+
+
+def _signed_inputs(X: Any, y: Any) -> np.ndarray:
+    X = as_array("X", X, ndim=2)
+    y = as_array("y", y, ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have one label per sample of X ({X.shape[0]}), got {y.shape[0]}")
+    if not np.all(np.abs(y) == 1):
+        raise ValueError("y must contain only labels -1 and +1")
+    return y[:, None] * X
+
+
+def l2_max_margin(X: Any, y: Any) -> np.ndarray:
+    """Hard-margin SVM through the origin: :math:`\\arg\\min \\|w\\|_2` s.t. :math:`y_i x_i^\\top w \\ge 1`.
+
+    Its direction is the limit direction of gradient descent on the logistic or exponential loss for
+    linearly separable data (Soudry et al. 2018), and of fully-connected linear networks (Ji & Telgarsky
+    2019). Solved by SLSQP, then polished to round-off on the active set: with :math:`Z_A` the active
+    rows of :math:`Z = \\operatorname{diag}(y)X`, :math:`w = Z_A^\\top(Z_AZ_A^\\top)^{-1}\\mathbf 1`, which is
+    kept only if its multipliers :math:`(Z_AZ_A^\\top)^{-1}\\mathbf 1` are non-negative and it is feasible.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        The solution :math:`w` (margin :math:`1/\\|w\\|_2`).
+
+    Raises
+    ------
+    ValueError
+        If the data are not linearly separable through the origin.
+    """
+    Z = _signed_inputs(X, y)
+    w0 = np.linalg.lstsq(Z, np.ones(Z.shape[0]), rcond=None)[0]
+    res = minimize(lambda w: 0.5 * w @ w, w0, jac=lambda w: w, method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": lambda w: Z @ w - 1, "jac": lambda w: Z}],
+                   options={"ftol": 1e-14, "maxiter": 1000})
+    w = res.x
+    if np.min(Z @ w) < 1 - 1e-6:
+        raise ValueError("X, y are not linearly separable through the origin (no w with y_i x_i.w >= 1)")
+    active = Z @ w < 1 + 1e-6
+    ZA = Z[active]
+    mult = np.linalg.lstsq(ZA @ ZA.T, np.ones(ZA.shape[0]), rcond=None)[0]
+    polished = ZA.T @ mult
+    if np.all(mult >= -1e-12) and np.min(Z @ polished) >= 1 - 1e-12:
+        return polished
+    return w
+
+
+def l1_max_margin(X: Any, y: Any) -> np.ndarray:
+    """:math:`\\arg\\min \\|w\\|_1` s.t. :math:`y_i x_i^\\top w \\ge 1`, a linear program (HiGHS).
+
+    Its direction is the limit direction of depth-2 diagonal linear networks on separable data
+    (Gunasekar et al. 2018b; Yun, Krishnan, Mobahi 2021). Written with :math:`w = w_+ - w_-`,
+    :math:`w_\\pm \\ge 0`: minimise :math:`\\mathbf 1^\\top(w_+ + w_-)` s.t. :math:`Z(w_+ - w_-) \\ge 1`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        A minimiser :math:`w` (margin :math:`1/\\|w\\|_1` in the :math:`\\ell_\\infty` geometry).
+    """
+    Z = _signed_inputs(X, y)
+    n, d = Z.shape
+    res = linprog(np.ones(2 * d), A_ub=-np.hstack([Z, -Z]), b_ub=-np.ones(n), bounds=(0, None),
+                  method="highs")
+    if res.status == 2:
+        raise ValueError("X, y are not linearly separable through the origin (the LP is infeasible)")
+    if not res.success:
+        raise RuntimeError(f"l1_max_margin: linprog failed: {res.message}")
+    return res.x[:d] - res.x[d:]
