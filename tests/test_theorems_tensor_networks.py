@@ -110,6 +110,9 @@ def test_Q_depth_two_is_woodworth_potential():
     rho, alpha = rng.standard_normal(6) * 3, rng.uniform(0.1, 2, 6)
     # Q_{2, alpha}(rho) = sum alpha^2 H_2(rho/alpha^2) = sum alpha^2 q(4 rho / alpha^2) / 8
     assert np.isclose(T.Q(rho, alpha, 2), np.sum(alpha ** 2 * q(4 * rho / alpha ** 2) / 8), rtol=1e-13)
+    # with a uniform scale a, Q_{2, a} = Q^W_{a/2} / 2 where Q^W_alpha(beta) = alpha^2 sum q(beta / alpha^2)
+    a = 0.7
+    assert np.isclose(T.Q(rho, a, 2), 0.5 * (a / 2) ** 2 * np.sum(q(rho / (a / 2) ** 2)), rtol=1e-13)
 
 
 @pytest.mark.parametrize("L", [3, 4, 5])
