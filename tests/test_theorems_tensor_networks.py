@@ -202,3 +202,32 @@ def test_kkt_residual_zero_at_max_margin_solutions():
     assert T.lp_kkt_residual(X, y, T.l2_max_margin(X, y), 1) < 1e-6
     assert T.lp_kkt_residual(X, y, T.l1_max_margin(X, y), 2) < 1e-6
     assert T.lp_kkt_residual(X, y, T.l2_max_margin(X, y), 2) > 1e-2       # not stationary for l1
+
+
+# ---------------------------------------------------------------- solver robustness and the network contract
+@pytest.mark.parametrize("L", [2, 3, 4, 5, 6])
+def test_argmin_Q_is_optimal_over_wide_alpha_range(L):
+    """Feasible, and no feasible perturbation lowers Q, for alpha from 1e-2 to 1e2."""
+    X, y = _sparse_instance(200 + L, n=4, d=8)
+    null = np.linalg.svd(X)[2][4:].T
+    rng = np.random.default_rng(L)
+    for alpha in [1e-2, 1e-1, 1.0, 1e1, 1e2]:
+        rho = T.argmin_Q(X, y, alpha, L)
+        assert np.allclose(X @ rho, y, atol=1e-12)
+        f0 = T.Q(rho, alpha, L)
+        for u in rng.standard_normal((10, null.shape[1])):
+            assert T.Q(rho + 1e-4 * null @ u, alpha, L) >= f0 - 1e-12 * abs(f0)
+
+
+def test_tensor_network_jvp_and_validation():
+    net = lt.TensorNetwork.convolutional(3, 3)
+    p, v = net.init(1.0, seed=0), net.init(1.0, seed=1)
+    eps = 1e-6
+    fd = (net.end_to_end([a + eps * b for a, b in zip(p, v)]) - net.end_to_end([a - eps * b for a, b in zip(p, v)])) / (2 * eps)
+    assert np.allclose(net.jvp(p, v), fd, atol=1e-8)
+    with pytest.raises(ValueError):
+        lt.TensorNetwork(np.ones(3))
+    with pytest.raises(ValueError):
+        lt.DecomposableTensorNetwork(np.eye(2), [np.ones((2, 2))])
+    with pytest.raises(ValueError):
+        T.argmin_Q(np.ones((2, 3)), np.ones(2), -1.0, 3)
