@@ -225,6 +225,10 @@ def test_tensor_network_jvp_and_validation():
     eps = 1e-6
     fd = (net.end_to_end([a + eps * b for a, b in zip(p, v)]) - net.end_to_end([a - eps * b for a, b in zip(p, v)])) / (2 * eps)
     assert np.allclose(net.jvp(p, v), fd, atol=1e-8)
+    X, y = np.array([[1.0, 2.0]]), np.array([1.0])
+    loss, q = lt.SquaredLoss(X, y), lt.Diagonal(2, 3).init(0.7, seed=1)
+    assert np.isclose(lt.metrics.sharpness(lt.TensorNetwork.diagonal(2, 3), loss, q),
+                      lt.metrics.sharpness(lt.Diagonal(2, 3), loss, q), rtol=1e-10)
     with pytest.raises(ValueError):
         lt.TensorNetwork(np.ones(3))
     with pytest.raises(ValueError):
