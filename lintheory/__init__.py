@@ -8,11 +8,13 @@ closed forms from the papers live in :mod:`lintheory.theory`.
 from . import data, metrics, plotting, theory, widgets
 from .dynamics import Trajectory, gradient_descent, gradient_flow
 from .losses import ExponentialLoss, LogisticLoss, Loss, SquaredLoss
-from .networks import Convolutional, Diagonal, FullyConnected, Network, Residual
+from .networks import (Convolutional, DecomposableTensorNetwork, Diagonal, FullyConnected, Network,
+                       Residual, TensorNetwork)
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
+           "TensorNetwork", "DecomposableTensorNetwork",
            "Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss",
            "Trajectory", "gradient_flow", "gradient_descent",
            "data", "metrics", "plotting", "theory", "widgets"]

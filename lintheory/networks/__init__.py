@@ -3,5 +3,7 @@
 from .base import Network, Params
 from .diagonal import Convolutional, Diagonal
 from .fully_connected import FullyConnected, Residual
+from .tensor import DecomposableTensorNetwork, TensorNetwork
 
-__all__ = ["Network", "Params", "FullyConnected", "Residual", "Diagonal", "Convolutional"]
+__all__ = ["Network", "Params", "FullyConnected", "Residual", "Diagonal", "Convolutional",
+           "TensorNetwork", "DecomposableTensorNetwork"]

@@ -1,0 +1,264 @@
+"""Implicit bias of linear tensor networks (Yun, Krishnan, Mobahi 2021): the norm-like function Q.
+
+For an orthogonally decomposable network started at :math:`c_{l,j}(0) = \\bar\\alpha_j` (``l < L``),
+:math:`c_{L,j}(0) = 0`, gradient flow on the squared loss converges to
+:math:`\\arg\\min Q_{L,\\bar\\alpha}(\\rho)` subject to :math:`XS^\\top\\rho = y`. The closed forms below were
+derived for this course (the paper's integral form, made explicit) and checked against gradient flow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linprog, nnls
+
+from .._validation import as_array, check_int
+
+__all__ = ["tau_L", "tau_star", "s_of_t", "h_L", "H_L", "Q", "argmin_Q", "woodworth_q",
+           "l1_interpolator", "lp_kkt_residual"]
+
+
+def _depth(L: Any) -> int:
+    return check_int("L", L, minimum=2)
+
+
+def tau_L(s: Any, L: int) -> np.ndarray:
+    """:math:`\\tau_L(s) = \\int_0^s (1+u^2)^{-(L-1)/2}du` (derived here).
+
+    Computed exactly with :math:`u = \\tan\\phi`: :math:`\\tau_L = I_{L-3}(\\arctan s)`,
+    :math:`I_m(\\theta) = \\int_0^\\theta\\cos^m\\phi\\,d\\phi`, by the recursion
+    :math:`I_m = \\cos^{m-1}\\theta\\sin\\theta/m + \\tfrac{m-1}{m}I_{m-2}`, :math:`I_{-1} = \\operatorname{arcsinh}s`,
+    :math:`I_0 = \\arctan s`. So :math:`\\tau_2 = \\operatorname{arcsinh}`, :math:`\\tau_3 = \\arctan`,
+    :math:`\\tau_4(s) = s/\\sqrt{1+s^2}`.
+    """
+    L = _depth(L)
+    s = np.asarray(s, dtype=float)
+    r = np.hypot(1.0, s)
+    c, sn = 1.0 / r, np.where(np.isinf(s), np.sign(s), s / np.where(np.isinf(r), 1.0, r))
+    m = L - 3
+    I_prev = np.arcsinh(s) if m % 2 else np.arctan(s)     # I_{-1} or I_0
+    for k in range(1 if m % 2 else 2, m + 1, 2):
+        I_prev = c ** (k - 1) * sn / k + ((k - 1) / k * I_prev if k > 1 else 0.0)
+    return I_prev
+
+
+def tau_star(L: int) -> float:
+    """:math:`\\tau_L^* = \\lim_{s\\to\\infty}\\tau_L(s) = \\tfrac{\\sqrt\\pi}{2}\\Gamma(\\tfrac{L-2}{2})/\\Gamma(\\tfrac{L-1}{2})`; infinite for ``L = 2``."""
+    L = _depth(L)
+    return float(np.inf if L == 2 else tau_L(np.inf, L))
+
+
+def s_of_t(t: Any, L: int) -> np.ndarray:
+    """The solution :math:`s` of :math:`s(1+s^2)^{(L-1)/2} = t` (derived here).
+
+    Newton's method from :math:`\\min(|t|, |t|^{1/L})`, an upper bound of the root of this convex
+    increasing function on :math:`s \\ge 0`, so the iterates decrease monotonically to the root.
+    """
+    L = _depth(L)
+    t = np.asarray(t, dtype=float)
+    a = np.abs(t)
+    s = np.minimum(a, a ** (1.0 / L))
+    for _ in range(200):
+        q = 1.0 + s * s
+        step = (s * q ** ((L - 1) / 2) - a) / (q ** ((L - 3) / 2) * (1.0 + L * s * s))
+        s = np.maximum(s - step, 0.0)
+        if np.all(np.abs(step) <= 1e-15 * np.maximum(s, 1e-300)):
+            break
+    return np.sign(t) * s
+
+
+def h_L(tau: Any, L: int) -> np.ndarray:
+    """:math:`h_L(\\tau) = s(1+s^2)^{(L-1)/2}` with :math:`s = \\tau_L^{-1}(\\tau)`, for :math:`|\\tau| < \\tau_L^*`.
+
+    The solution of the scalar dynamics (derived here): :math:`h_2(\\tau) = \\tfrac12\\sinh 2\\tau`,
+    :math:`h_3(\\tau) = \\tan\\tau\\sec^2\\tau`, :math:`h_4(\\tau) = \\tau/(1-\\tau^2)^2`. General ``L``:
+    :math:`\\tau_L` inverted by bisection.
+    """
+    L = _depth(L)
+    tau = np.asarray(tau, dtype=float)
+    if np.any(np.abs(tau) >= tau_star(L)):
+        raise ValueError(f"tau must satisfy |tau| < tau_star(L) = {tau_star(L):.6g}")
+    a = np.abs(tau)
+    lo, hi = np.zeros_like(a), np.maximum(np.sinh(a), 1.0)
+    while np.any(tau_L(hi, L) < a):
+        hi = np.where(tau_L(hi, L) < a, 2 * hi, hi)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        below = tau_L(mid, L) < a
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    s = np.sign(tau) * 0.5 * (lo + hi)
+    return s * (1.0 + s * s) ** ((L - 1) / 2)
+
+
+def H_L(t: Any, L: int) -> np.ndarray:
+    """:math:`H_L(t) = \\int_0^t h_L^{-1}(u)du = t\\,\\tau_L(s_t) - s_t^2/2` with :math:`s_t` = ``s_of_t(t, L)``.
+
+    Derived here by integration by parts; :math:`H_2(t) = q(4t)/8` with Woodworth et al.'s ``q``.
+    """
+    s = s_of_t(t, L)
+    return np.asarray(t, dtype=float) * tau_L(s, L) - 0.5 * s * s
+
+
+def woodworth_q(z: Any) -> np.ndarray:
+    """Woodworth et al. (2020)'s potential :math:`q(z) = 2 - \\sqrt{4+z^2} + z\\operatorname{arcsinh}(z/2)`."""
+    z = np.asarray(z, dtype=float)
+    return 2.0 - np.sqrt(4.0 + z * z) + z * np.arcsinh(z / 2.0)
+
+
+def _alpha(alpha: Any, m: int) -> np.ndarray:
+    a = np.broadcast_to(np.asarray(alpha, dtype=float), (m,)).copy()
+    if np.any(~np.isfinite(a)) or np.any(a <= 0):
+        raise ValueError("alpha must be positive and finite")
+    return a
+
+
+def Q(rho: Any, alpha: Any, L: int) -> np.ndarray:
+    """The norm-like function :math:`Q_{L,\\bar\\alpha}(\\rho) = \\sum_j\\bar\\alpha_j^2H_L(\\rho_j/\\bar\\alpha_j^L)`.
+
+    Yun, Krishnan, Mobahi (2021), Theorem on odeco regression (form); closed form derived here.
+
+    Parameters
+    ----------
+    rho : array_like, shape (..., m)
+    alpha : float or array_like, shape (m,)
+        The initialisation :math:`\\bar\\alpha_j > 0`.
+    L : int
+        Depth, at least 2.
+    """
+    rho = np.asarray(rho, dtype=float)
+    a = _alpha(alpha, rho.shape[-1])
+    return np.sum(a ** 2 * H_L(rho / a ** L, L), axis=-1)
+
+
+def _q_derivatives(rho: np.ndarray, a: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    s = s_of_t(rho / a ** L, L)
+    grad = a ** (2 - L) * tau_L(s, L)
+    hess = a ** (2 - 2 * L) / ((1 + s * s) ** (L - 2) * (1 + L * s * s))
+    return grad, hess
+
+
+def argmin_Q(A: Any, y: Any, alpha: Any, L: int, *, tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
+    """:math:`\\arg\\min_\\rho Q_{L,\\bar\\alpha}(\\rho)` s.t. :math:`A\\rho = y`, by equality-constrained Newton.
+
+    From the min-norm feasible point, each step solves
+    :math:`(AD A^\\top)\\lambda = -ADg`, :math:`\\Delta = -D(g + A^\\top\\lambda)` with
+    :math:`D = (\\nabla^2Q)^{-1}` (diagonal), which stays well conditioned when :math:`\\nabla^2 Q` spans
+    many orders of magnitude, followed by a backtracking line search on :math:`Q` (convex).
+    The derivatives are :math:`\\partial_jQ = \\bar\\alpha_j^{2-L}\\tau_L(s_j)`,
+    :math:`\\partial_j^2Q = \\bar\\alpha_j^{2-2L}/[(1+s_j^2)^{L-2}(1+Ls_j^2)]` (derived here).
+
+    Parameters
+    ----------
+    A : array_like, shape (n, m)
+        The constraint matrix (``X @ S.T``; ``X`` for diagonal networks).
+    y : array_like, shape (n,)
+    alpha : float or array_like, shape (m,)
+    L : int
+        Depth, at least 2.
+
+    tol : float
+        Stop after a full Newton step smaller than ``tol * (1 + max|rho|)`` (the next one would be of
+        order its square: the result is accurate to round-off).
+    max_iter : int
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    A, y = as_array("A", A, ndim=2), as_array("y", y, ndim=1)
+    if y.shape[0] != A.shape[0]:
+        raise ValueError(f"y must have {A.shape[0]} entries (rows of A), got {y.shape[0]}")
+    L = _depth(L)
+    a = _alpha(alpha, A.shape[1])
+    rho = np.linalg.lstsq(A, y, rcond=None)[0]
+    f, stalled = float(Q(rho, a, L)), 0
+    for _ in range(max_iter):
+        g, h = _q_derivatives(rho, a, L)
+        D = 1.0 / h
+        M = (A * D) @ A.T
+        delta = -D * (g + A.T @ np.linalg.lstsq(M, -(A * D) @ g, rcond=None)[0])
+        decrement = float(-g @ delta)
+        step, f_new = 1.0, f
+        if decrement > 1e-9 * max(abs(f), 1e-300):          # damped phase: backtracking on Q
+            while step > 1e-12:
+                f_new = float(Q(rho + step * delta, a, L))
+                if f_new <= f - 0.25 * step * decrement:
+                    break
+                step *= 0.5
+        new = rho + step * delta
+        new += D * (A.T @ np.linalg.lstsq(M, y - A @ new, rcond=None)[0])   # feasible, in Q's metric
+        if step == 1.0 and np.max(np.abs(delta)) <= tol * (1.0 + np.max(np.abs(rho))):
+            return new
+        f_new = float(Q(new, a, L))
+        stalled = stalled + 1 if f_new >= f - 1e-14 * abs(f) else 0        # round-off floor of Q
+        if f_new <= f:
+            rho, f = new, f_new
+        if stalled >= 10:
+            break
+    return rho
+
+
+def l1_interpolator(A: Any, y: Any, weights: Any = None) -> np.ndarray:
+    """:math:`\\arg\\min \\sum_j w_j|\\rho_j|` s.t. :math:`A\\rho = y`, a linear program (HiGHS).
+
+    The limit of :math:`\\arg\\min Q_{L,\\alpha}` as :math:`\\alpha \\to 0` (weights
+    :math:`\\bar\\alpha_j^{2-L}`; for ``L = 2`` up to a logarithm).
+    """
+    A, y = as_array("A", A, ndim=2), as_array("y", y, ndim=1)
+    m = A.shape[1]
+    w = np.ones(m) if weights is None else np.broadcast_to(np.asarray(weights, dtype=float), (m,))
+    res = linprog(np.concatenate([w, w]), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs")
+    if not res.success:
+        raise ValueError(f"l1_interpolator: no solution of A rho = y ({res.message})")
+    return res.x[:m] - res.x[m:]
+
+
+def lp_kkt_residual(X: Any, y: Any, beta: Any, L: int, *, transform: Any = None,
+                    support_tol: float = 1e-3, active_tol: float = 1.0) -> float:
+    """KKT residual of :math:`\\min\\sum_j|[T\\beta]_j|^{2/L}` s.t. :math:`y_ix_i^\\top\\beta \\ge 1` (Gunasekar et al. 2018b).
+
+    With :math:`\\hat\\beta = \\beta/\\min_i y_ix_i^\\top\\beta`, :math:`z = T\\hat\\beta` and support
+    :math:`J = \\{j: |z_j| > \\text{support\\_tol}\\,\\max|z|\\}`, stationarity asks for :math:`\\mu \\ge 0`
+    with :math:`P\\nabla\\Phi(\\hat\\beta) \\propto P\\sum_i\\mu_iy_ix_i` and complementary slackness
+    :math:`\\mu_i(y_ix_i^\\top\\hat\\beta - 1) = 0`, where
+    :math:`\\nabla\\Phi = \\tfrac2L\\operatorname{Re}\\,T_J^{H}(|z_J|^{2/L-2}z_J)` and :math:`P` projects on the
+    directions keeping :math:`z_{J^c} = 0`. Returns the NNLS residual
+    :math:`\\min_{\\mu\\ge0}\\big(\\|P\\nabla\\Phi/\\|P\\nabla\\Phi\\| - PZ^\\top\\mu\\|^2 + \\sum_i\\mu_i^2s_i^2/c^2\\big)^{1/2}`
+    with slacks :math:`s_i = y_ix_i^\\top\\hat\\beta - 1` and :math:`c` = ``active_tol``; it is 0 at a KKT point.
+    Zero coordinates of :math:`z` are held at zero (the stationarity notion of the non-convex case
+    :math:`2/L < 1`; for ``L <= 2`` only stationarity on the support is checked).
+    ``L = 1`` gives the :math:`\\ell_2` (SVM) problem, ``L = 2`` with ``T = I`` the :math:`\\ell_1` one.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+    beta : array_like, shape (d,)
+        A predictor with positive margin.
+    L : int
+        Depth (exponent :math:`2/L`).
+    transform : array_like, shape (m, d), optional
+        ``T`` (real or complex); default the identity. The DFT gives convolutional networks.
+    """
+    X, y, beta = as_array("X", X, ndim=2), as_array("y", y, ndim=1), as_array("beta", beta, ndim=1)
+    L = check_int("L", L, minimum=1)
+    Z = y[:, None] * X
+    margin = float(np.min(Z @ beta))
+    if margin <= 0:
+        raise ValueError("beta must classify every sample correctly (positive margin)")
+    b = beta / margin
+    T = np.eye(b.size) if transform is None else np.asarray(transform)
+    z = T @ b
+    J = np.abs(z) > support_tol * np.max(np.abs(z))
+    grad = (2.0 / L) * np.real(T[J].conj().T @ (np.abs(z[J]) ** (2.0 / L - 2) * z[J]))
+    off = T[~J]
+    C = np.vstack([off.real, off.imag]) if off.size else np.zeros((0, b.size))
+    if C.shape[0]:
+        _, sv, Vt = np.linalg.svd(C)
+        N = Vt[int(np.sum(sv > 1e-10 * max(sv.max(), 1e-300))):].T
+    else:
+        N = np.eye(b.size)
+    Pg, slack = N.T @ grad, Z @ b - 1.0
+    lhs = np.vstack([N.T @ Z.T, np.diag(slack / active_tol)])
+    return float(nnls(lhs, np.concatenate([Pg / np.linalg.norm(Pg), np.zeros(slack.size)]))[1])

@@ -1,0 +1,237 @@
+"""Theorem tests for Chapter 3: linear tensor networks (Yun, Krishnan, Mobahi 2021)."""
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import lintheory as lt
+
+T = lt.theory
+
+
+def _sparse_instance(seed, n=3, d=6, k=2):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    beta = np.zeros(d)
+    beta[rng.choice(d, k, replace=False)] = rng.uniform(0.5, 1.5, k) * rng.choice([-1, 1], k)
+    return X, X @ beta
+
+
+# ---------------------------------------------------------------- tensor form == network form
+@pytest.mark.parametrize("d,L", [(2, 2), (3, 3), (4, 2), (5, 4)])
+def test_tensor_form_equals_diagonal_and_convolutional(d, L):
+    rng = np.random.default_rng(d + 10 * L)
+    for tensor_net, net in [(lt.TensorNetwork.diagonal(d, L), lt.Diagonal(d, L)),
+                            (lt.TensorNetwork.convolutional(d, L), lt.Convolutional(d, L))]:
+        p = net.init(1.0, seed=rng, batch=3)
+        X = rng.standard_normal((5, d))
+        g = rng.standard_normal((3, d))
+        assert np.allclose(net.end_to_end(p) @ X.T, tensor_net.end_to_end(p) @ X.T, atol=1e-12)
+        for a, b in zip(net.vjp(p, g), tensor_net.vjp(p, g)):
+            assert np.allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.parametrize("dims", [[3, 1], [3, 4, 1], [2, 3, 2, 1]])
+def test_tensor_form_equals_fully_connected(dims):
+    rng = np.random.default_rng(len(dims))
+    fc, tn = lt.FullyConnected(dims), lt.TensorNetwork.fully_connected(dims)
+    W = fc.init(1.0, seed=rng)
+    v = [w.ravel() for w in W]
+    x, g = rng.standard_normal(dims[0]), rng.standard_normal(dims[0])
+    direct = W[0]
+    for w in W[1:]:
+        direct = w @ direct                                     # W_L ... W_1, shape (1, d)
+    assert np.allclose(tn.end_to_end(v) @ x, (direct @ x)[0], atol=1e-12)
+    assert np.allclose(fc.end_to_end(W), tn.end_to_end(v), atol=1e-12)
+    for a, b in zip(fc.vjp(W, g), tn.vjp(v, g)):
+        assert np.allclose(a.ravel(), b, atol=1e-12)
+
+
+def test_convolutional_d2_is_decomposable_with_real_dft():
+    L = 3
+    net = lt.TensorNetwork.convolutional(2, L)
+    assert isinstance(net, lt.DecomposableTensorNetwork)
+    p = net.init(1.0, seed=0, batch=4)
+    F = np.array([[1.0, 1.0], [1.0, -1.0]])                    # the 2-point DFT
+    Fv = np.prod(np.stack([q @ F.T for q in p]), axis=0)
+    assert np.allclose(lt.Convolutional(2, L).end_to_end(p) @ F.T, Fv, atol=1e-12)   # F(v1*..*vL) = prod F v_l
+    assert np.allclose(net.rho(p) @ net.S, net.end_to_end(p), atol=1e-12)
+
+
+# ---------------------------------------------------------------- balancedness (C1)
+def test_norm_balancedness_general_tensor_network():
+    X, y = _sparse_instance(1, n=3, d=3)
+    net = lt.TensorNetwork.fully_connected([3, 2, 2, 1])
+    p = net.init(0.7, seed=2)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), p, np.linspace(0, 5, 11), rtol=1e-11, atol=1e-13)
+    norms = np.stack([np.sum(q ** 2, axis=-1) for q in tr.params], axis=1)      # (T, L)
+    diffs = norms - norms[:, :1]
+    assert np.max(np.abs(diffs - diffs[0])) < 1e-8
+    assert np.max(np.abs(tr.theta[-1] - tr.theta[0])) > 0.1                        # it did move
+
+
+@pytest.mark.parametrize("make", [lambda: lt.TensorNetwork.diagonal(4, 3), lambda: lt.TensorNetwork.convolutional(2, 3)])
+def test_per_coordinate_balancedness_decomposable(make):
+    net = make()
+    d = net.theta_shape[0]
+    X, y = _sparse_instance(3, n=1, d=d, k=1)
+    p = net.init(0.8, seed=4)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), p, np.linspace(0, 10, 11), rtol=1e-11, atol=1e-13)
+    c = np.stack([q @ u for q, u in zip(tr.params, net.U)], axis=1) ** 2          # (T, L, m)
+    drift = (c - c[:, :1]) - (c[:1] - c[:1, :1])
+    assert np.max(np.abs(drift)) < 1e-8
+    assert np.max(np.abs(c[-1] - c[0])) > 1e-2
+
+
+# ---------------------------------------------------------------- the closed forms of C4
+@pytest.mark.parametrize("L", [2, 3, 4, 5, 6])
+def test_tau_and_H_against_quadrature(L):
+    s = np.array([-3.0, 0.2, 1.0, 7.0])
+    tau = [quad(lambda u: (1 + u * u) ** (-(L - 1) / 2), 0, x)[0] for x in s]
+    assert np.allclose(T.tau_L(s, L), tau, atol=1e-12)
+    if L > 2:
+        assert np.isclose(T.tau_star(L), quad(lambda u: (1 + u * u) ** (-(L - 1) / 2), 0, np.inf)[0])
+    t = np.array([-2.0, 0.3, 4.0])
+    s_inv = lambda u: T.s_of_t(u, L)                       # h_L^{-1}(u) = tau_L(s(u))
+    H = [quad(lambda u: T.tau_L(s_inv(u), L), 0, x)[0] for x in t]
+    assert np.allclose(T.H_L(t, L), H, atol=1e-10)
+
+
+def test_h_closed_forms():
+    tau = np.array([-0.4, 0.1, 0.6])
+    assert np.allclose(T.h_L(tau, 2), 0.5 * np.sinh(2 * tau))
+    assert np.allclose(T.h_L(tau, 3), np.tan(tau) / np.cos(tau) ** 2)
+    assert np.allclose(T.h_L(tau, 4), tau / (1 - tau ** 2) ** 2)
+
+
+def test_Q_depth_two_is_woodworth_potential():
+    q = lambda z: 2 - np.sqrt(4 + z * z) + z * np.arcsinh(z / 2)       # Woodworth et al. (2020)
+    rng = np.random.default_rng(5)
+    rho, alpha = rng.standard_normal(6) * 3, rng.uniform(0.1, 2, 6)
+    # Q_{2, alpha}(rho) = sum alpha^2 H_2(rho/alpha^2) = sum alpha^2 q(4 rho / alpha^2) / 8
+    assert np.isclose(T.Q(rho, alpha, 2), np.sum(alpha ** 2 * q(4 * rho / alpha ** 2) / 8), rtol=1e-13)
+    # with a uniform scale a, Q_{2, a} = Q^W_{a/2} / 2 where Q^W_alpha(beta) = alpha^2 sum q(beta / alpha^2)
+    a = 0.7
+    assert np.isclose(T.Q(rho, a, 2), 0.5 * (a / 2) ** 2 * np.sum(q(rho / (a / 2) ** 2)), rtol=1e-13)
+
+
+@pytest.mark.parametrize("L", [3, 4, 5])
+def test_Q_small_alpha_is_weighted_l1(L):
+    rng = np.random.default_rng(L)
+    rho, w = rng.standard_normal(5), rng.uniform(0.5, 2, 5)
+    tau_star = quad(lambda u: (1 + u * u) ** (-(L - 1) / 2), 0, np.inf)[0]
+    errs = []
+    for eps in [1e-1, 1e-2, 1e-3]:
+        alpha = eps * w
+        l1 = tau_star * np.sum(np.abs(rho) * alpha ** (2.0 - L))
+        errs.append(abs(T.Q(rho, alpha, L) / l1 - 1))
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-2
+
+
+def test_Q_small_alpha_depth_two_is_l1_up_to_log():
+    rng = np.random.default_rng(7)
+    rho, w = rng.standard_normal(5), rng.uniform(0.5, 2, 5)
+    errs = []
+    for eps in [1e-2, 1e-4, 1e-8]:
+        alpha = eps * w
+        ref = np.sum(np.abs(rho) / 2 * np.log(np.abs(rho) / alpha ** 2))
+        errs.append(abs(T.Q(rho, alpha, 2) / ref - 1))
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 5e-2
+
+
+@pytest.mark.parametrize("L", [2, 3, 5])
+def test_Q_large_alpha_is_weighted_l2(L):
+    rng = np.random.default_rng(L + 20)
+    rho, w = rng.standard_normal(5), rng.uniform(0.5, 2, 5)
+    errs = []
+    for big in [1.0, 10.0, 100.0]:
+        alpha = big * w
+        errs.append(abs(T.Q(rho, alpha, L) / np.sum(rho ** 2 / (2 * alpha ** (2 * L - 2))) - 1))
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-6
+
+
+@pytest.mark.parametrize("L", [2, 3, 4, 5, 6])
+def test_argmin_Q_satisfies_kkt_form(L):
+    """rho* = alpha^L h_L(alpha^{L-2} A^T mu) for some mu (the KKT form of C4)."""
+    X, y = _sparse_instance(L, n=3, d=7)
+    for alpha in [1e-2, 1.0, 1e2]:
+        rho = T.argmin_Q(X, y, alpha, L)
+        assert np.allclose(X @ rho, y, atol=1e-12)
+        if alpha < 1:
+            continue                        # tiny alpha: h_L^{-1} of ~0 coordinates is ill-conditioned
+        tau = T.tau_L(T.s_of_t(rho / alpha ** L, L), L) / alpha ** (L - 2)      # = A^T mu
+        mu = np.linalg.lstsq(X.T, tau, rcond=None)[0]
+        assert np.allclose(X.T @ mu, tau, atol=1e-9 * (1 + np.abs(tau).max()))
+
+
+def test_argmin_Q_limits_are_l1_and_l2_interpolators():
+    X, y = _sparse_instance(11, n=3, d=7)
+    l1 = T.l1_interpolator(X, y)
+    l2 = np.linalg.pinv(X) @ y
+    assert np.max(np.abs(T.argmin_Q(X, y, 1e-3, 3) - l1)) < 1e-3
+    assert np.max(np.abs(T.argmin_Q(X, y, 1e2, 3) - l2)) < 1e-6
+
+
+# ---------------------------------------------------------------- GF limit == argmin Q (C4)
+@pytest.mark.parametrize("L", [2, 3, 4, 5])
+def test_gradient_flow_limit_is_argmin_Q(L):
+    alphas = np.array([0.1, 0.3, 1.0, 3.0])
+    X, y = _sparse_instance(100 + L)
+    d = X.shape[1]
+    net = lt.Diagonal(d, L)
+    params = [np.repeat(alphas[:, None], d, axis=1) for _ in range(L - 1)] + [np.zeros((4, d))]
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), params, np.geomspace(1e-2, 1e9, 12),
+                          rtol=1e-11, atol=1e-14, method="LSODA")
+    for k, a in enumerate(alphas):
+        assert np.max(np.abs(tr.theta[-1, k] - T.argmin_Q(X, y, a, L))) < 1e-7, (L, a)
+
+
+# ---------------------------------------------------------------- classification (C3)
+def test_depth_two_diagonal_direction_is_l1_max_margin():
+    X, y = lt.data.separable_classification(8, 4, margin=0.3, seed=3)
+    net = lt.Diagonal(4, 2)
+    tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), [np.full(4, 0.1), np.zeros(4)], 1e-3, 22000,
+                             record_every=2000, normalize="loss", keep_params=False)
+    angle = lt.metrics.angle(tr.theta[-1], T.l1_max_margin(X, y))
+    assert angle < 5e-3                                          # radians (0.29 degrees)
+    assert lt.metrics.angle(tr.theta[-1], T.l2_max_margin(X, y)) > 10 * angle
+
+
+def test_kkt_residual_zero_at_max_margin_solutions():
+    X, y = lt.data.separable_classification(8, 4, margin=0.3, seed=3)
+    assert T.lp_kkt_residual(X, y, T.l2_max_margin(X, y), 1) < 1e-6
+    assert T.lp_kkt_residual(X, y, T.l1_max_margin(X, y), 2) < 1e-6
+    assert T.lp_kkt_residual(X, y, T.l2_max_margin(X, y), 2) > 1e-2       # not stationary for l1
+
+
+# ---------------------------------------------------------------- solver robustness and the network contract
+@pytest.mark.parametrize("L", [2, 3, 4, 5, 6])
+def test_argmin_Q_is_optimal_over_wide_alpha_range(L):
+    """Feasible, and no feasible perturbation lowers Q, for alpha from 1e-2 to 1e2."""
+    X, y = _sparse_instance(200 + L, n=4, d=8)
+    null = np.linalg.svd(X)[2][4:].T
+    rng = np.random.default_rng(L)
+    for alpha in [1e-2, 1e-1, 1.0, 1e1, 1e2]:
+        rho = T.argmin_Q(X, y, alpha, L)
+        assert np.allclose(X @ rho, y, atol=1e-12)
+        f0 = T.Q(rho, alpha, L)
+        for u in rng.standard_normal((10, null.shape[1])):
+            assert T.Q(rho + 1e-4 * null @ u, alpha, L) >= f0 - 1e-12 * abs(f0)
+
+
+def test_tensor_network_jvp_and_validation():
+    net = lt.TensorNetwork.convolutional(3, 3)
+    p, v = net.init(1.0, seed=0), net.init(1.0, seed=1)
+    eps = 1e-6
+    fd = (net.end_to_end([a + eps * b for a, b in zip(p, v)]) - net.end_to_end([a - eps * b for a, b in zip(p, v)])) / (2 * eps)
+    assert np.allclose(net.jvp(p, v), fd, atol=1e-8)
+    X, y = np.array([[1.0, 2.0]]), np.array([1.0])
+    loss, q = lt.SquaredLoss(X, y), lt.Diagonal(2, 3).init(0.7, seed=1)
+    assert np.isclose(lt.metrics.sharpness(lt.TensorNetwork.diagonal(2, 3), loss, q),
+                      lt.metrics.sharpness(lt.Diagonal(2, 3), loss, q), rtol=1e-10)
+    with pytest.raises(ValueError):
+        lt.TensorNetwork(np.ones(3))
+    with pytest.raises(ValueError):
+        lt.DecomposableTensorNetwork(np.eye(2), [np.ones((2, 2))])
+    with pytest.raises(ValueError):
+        T.argmin_Q(np.ones((2, 3)), np.ones(2), -1.0, 3)
