@@ -203,3 +203,27 @@ def test_staircase_discrete_thresholds():
     modes = lt.theory.staircase_path(np.array([tau[1] * 0.999, tau[1] * 1.001]), SIG, LAM, eta=eta)
     assert np.count_nonzero(modes[0]) == 1 and np.count_nonzero(modes[1]) == 2
     assert np.allclose(modes[1, :2], (SIG / LAM)[:2])
+
+
+def test_critical_points_are_stationary_and_contain_plateaus_and_rrr():
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((60, 4))
+    Y = X @ rng.standard_normal((4, 3)) + 0.3 * rng.standard_normal((60, 3))
+    Sx, Sxy = X.T @ X / 60, X.T @ Y / 60
+    ols = np.linalg.solve(Sx, Sxy)
+    vals, Q = np.linalg.eigh(Sxy.T @ ols)
+    Q = Q[:, ::-1]
+    net, loss = lt.FullyConnected([4, 3, 3]), lt.SquaredLoss(X, Y)
+    for index in ([0], [2], [0, 2], [1, 2]):
+        W = lt.theory.critical_point(Sx, Sxy, index)
+        W1 = np.zeros((4, 3))
+        W1[:, :len(index)] = ols @ Q[:, index]                 # data-matrix factors W1 (d, h), W2 (h, p)
+        W2 = np.zeros((3, 3))
+        W2[:len(index)] = Q[:, index].T
+        assert np.allclose(W1 @ W2, W)
+        grads = net.vjp([W1.T, W2.T], loss.grad(W))
+        assert max(np.abs(g).max() for g in grads) < 1e-10
+    assert np.allclose(lt.theory.critical_point(Sx, Sxy, [0, 1]), lt.theory.reduced_rank_regression(X, Y, 2))
+    X, Y, Sx, Sxy, U, V = problem(np.array([4.0, 1.0, 0.2]), np.array([2.0, 1.5, 1.0]), seed=5)
+    # sigma^2/lambda = (1, 2.25, 5): mode 1 (largest sigma) is the LAST eigen-direction
+    assert np.allclose(lt.theory.critical_point(Sx, Sxy, [2]), lt.theory.plateau_solution(Sx, Sxy, 1), atol=1e-10)

@@ -23,7 +23,7 @@ from ..metrics.curvature import hvp
 from ..networks import Network, Params
 
 __all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
-           "plateau_solution", "shared_bases", "spectral_init", "modified_loss",
+           "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
            "modified_loss_gradient", "modified_gradient_flow"]
 
 
@@ -214,6 +214,40 @@ def plateau_solution(Sigma_x: Any, Sigma_xy: Any, rank: int) -> np.ndarray:
         raise ValueError(f"rank must be at most {min(Sxy.shape)}, got {rank}")
     P, s, Qt = np.linalg.svd(Sxy, full_matrices=False)
     return np.linalg.solve(Sx, (P[:, :rank] * s[:rank]) @ Qt[:rank])
+
+
+def critical_point(Sigma_x: Any, Sigma_xy: Any, index: Sequence[int]) -> np.ndarray:
+    """Critical point :math:`W_{\\mathcal I}` of the two-layer loss selected by a set of eigen-directions.
+
+    .. math:: W_{\\mathcal I} = \\Sigma_x^{-1}\\Sigma_{xy}\\,Q_{\\mathcal I}Q_{\\mathcal I}^\\top ,
+
+    where the columns of :math:`Q` are the eigenvectors of :math:`\\Sigma_{yx}\\Sigma_x^{-1}\\Sigma_{xy}` in
+    decreasing order of eigenvalue and :math:`\\mathcal I` picks some of them (Baldi & Hornik 1989: with
+    distinct eigenvalues these are the end-to-end maps of the critical points of the two-layer loss).
+    ``index = range(r)`` is reduced-rank regression; under the shared-singular-vector assumption
+    :math:`W_{\\mathcal I} = \\sum_{i\\in\\mathcal I}\\frac{\\sigma_i}{\\lambda_i}u_iv_i^\\top` for the matching modes.
+
+    Parameters
+    ----------
+    Sigma_x : array_like, shape (d, d)
+        Symmetric positive definite.
+    Sigma_xy : array_like, shape (d, p)
+    index : sequence of int
+        Distinct positions in ``range(p)`` (0 = largest eigenvalue).
+
+    Returns
+    -------
+    ndarray, shape (d, p)
+    """
+    Sx, Sxy = as_array("Sigma_x", Sigma_x, ndim=2), as_array("Sigma_xy", Sigma_xy, ndim=2)
+    if Sx.shape != (Sxy.shape[0],) * 2:
+        raise ValueError(f"Sigma_x must be ({Sxy.shape[0]}, {Sxy.shape[0]}), got {Sx.shape}")
+    idx = [check_int("index", i, minimum=0) for i in index]
+    if len(set(idx)) != len(idx) or any(i >= Sxy.shape[1] for i in idx):
+        raise ValueError(f"index must list distinct integers in range({Sxy.shape[1]}), got {list(index)}")
+    ols = np.linalg.solve(Sx, Sxy)
+    Q = np.linalg.eigh(Sxy.T @ ols)[1][:, ::-1][:, idx]
+    return ols @ Q @ Q.T
 
 
 def shared_bases(Sigma_x: Any, Sigma_xy: Any, *, tol: float = 1e-8) -> tuple[np.ndarray, ...]:
