@@ -34,13 +34,20 @@ def _positive(name: str, value: Any) -> np.ndarray:
     return arr
 
 
+def _check_covariances(Sigma_x: Any, Sigma_xy: Any) -> tuple[np.ndarray, np.ndarray]:
+    Sx, Sxy = as_array("Sigma_x", Sigma_x, ndim=2), as_array("Sigma_xy", Sigma_xy, ndim=2)
+    if Sx.shape != (Sxy.shape[0],) * 2:
+        raise ValueError(f"Sigma_x must be ({Sxy.shape[0]}, {Sxy.shape[0]}), got {Sx.shape}")
+    return Sx, Sxy
+
+
 def mode_recursion(sigma: Any, lam: Any, eta: Any, w0: Any, n_steps: int) -> np.ndarray:
     """Exact gradient-descent recursion of one mode of a two-layer linear network.
 
     .. math:: w_{k+1} = w_k\\,\\big(1 + \\eta(\\sigma - \\lambda w_k)\\big)^2 ,
 
     the product :math:`w = a^2` of the two balanced layer weights :math:`a` of the mode, whose GD update
-    is :math:`a \\leftarrow a + \\eta a(\\sigma - \\lambda a^2)` (Gidel et al. 2019, Sec. 3; derived here
+    is :math:`a \\leftarrow a + \\eta a(\\sigma - \\lambda a^2)` (Gidel et al. 2019; derived here
     in the course's loss convention, which is theirs).
 
     Parameters
@@ -110,7 +117,7 @@ def jump_time(sigma: Any, delta: float, eta: float | None = None) -> np.ndarray:
 
     Both come from the linear growth phase (:math:`\\dot w \\approx 2\\sigma w`, respectively
     :math:`w_{k+1}\\approx(1+\\eta\\sigma)^2w_k`) and hold up to :math:`O(1)` as :math:`\\delta\\to\\infty`
-    (Gidel et al. 2019, Thm. 2 and its discrete counterpart; derived here).
+    (Gidel et al. 2019 for the flow; the discrete form derived here).
 
     Parameters
     ----------
@@ -153,7 +160,7 @@ def staircase_path(t: Any, sigmas: Any, lambdas: Any, *, eta: float | None = Non
               \\tau_i = \\frac{1}{2\\sigma_i}\\ \\text{(flow)}\\ \\text{or}\\
               \\frac{\\eta}{2\\ln(1+\\eta\\sigma_i)}\\ \\text{(GD, } t = \\eta k/\\delta) .
 
-    (Gidel et al. 2019, Thm. 2; the discrete thresholds derived here.)
+    (Gidel et al. 2019; the discrete thresholds derived here.)
 
     Parameters
     ----------
@@ -206,9 +213,7 @@ def plateau_solution(Sigma_x: Any, Sigma_xy: Any, rank: int) -> np.ndarray:
     -------
     ndarray, shape (d, p)
     """
-    Sx, Sxy = as_array("Sigma_x", Sigma_x, ndim=2), as_array("Sigma_xy", Sigma_xy, ndim=2)
-    if Sx.shape != (Sxy.shape[0],) * 2:
-        raise ValueError(f"Sigma_x must be ({Sxy.shape[0]}, {Sxy.shape[0]}), got {Sx.shape}")
+    Sx, Sxy = _check_covariances(Sigma_x, Sigma_xy)
     rank = check_int("rank", rank, minimum=0)
     if rank > min(Sxy.shape):
         raise ValueError(f"rank must be at most {min(Sxy.shape)}, got {rank}")
@@ -239,9 +244,7 @@ def critical_point(Sigma_x: Any, Sigma_xy: Any, index: Sequence[int]) -> np.ndar
     -------
     ndarray, shape (d, p)
     """
-    Sx, Sxy = as_array("Sigma_x", Sigma_x, ndim=2), as_array("Sigma_xy", Sigma_xy, ndim=2)
-    if Sx.shape != (Sxy.shape[0],) * 2:
-        raise ValueError(f"Sigma_x must be ({Sxy.shape[0]}, {Sxy.shape[0]}), got {Sx.shape}")
+    Sx, Sxy = _check_covariances(Sigma_x, Sigma_xy)
     idx = [check_int("index", i, minimum=0) for i in index]
     if len(set(idx)) != len(idx) or any(i >= Sxy.shape[1] for i in idx):
         raise ValueError(f"index must list distinct integers in range({Sxy.shape[1]}), got {list(index)}")
@@ -263,7 +266,7 @@ def shared_bases(Sigma_x: Any, Sigma_xy: Any, *, tol: float = 1e-8) -> tuple[np.
     sigmas, lambdas : ndarray, shape (q,)
     V : ndarray, shape (p, q)
     """
-    Sx, Sxy = as_array("Sigma_x", Sigma_x, ndim=2), as_array("Sigma_xy", Sigma_xy, ndim=2)
+    Sx, Sxy = _check_covariances(Sigma_x, Sigma_xy)
     U, s, Vt = np.linalg.svd(Sxy, full_matrices=False)
     lam = np.einsum("dq,de,eq->q", U, Sx, U)
     if np.linalg.norm(Sx @ U - U * lam) > tol * np.linalg.norm(Sx):
@@ -297,7 +300,7 @@ def modified_loss(net: Network, loss: Loss, params: Sequence[Any], eta: float) -
     """Implicit-gradient-regularisation loss :math:`\\tilde{\\mathcal L} = \\mathcal L + \\frac{\\eta}{4}\\|\\nabla_p\\mathcal L\\|^2`.
 
     Gradient descent with step :math:`\\eta` follows the gradient flow of :math:`\\tilde{\\mathcal L}`
-    with local error :math:`O(\\eta^3)` per step (Barrett & Dherin 2021, Thm. 3.1).
+    with local error :math:`O(\\eta^3)` per step (Barrett & Dherin 2021).
     """
     eta = _check_eta(eta)
     params = net.check_params(params)
