@@ -1,0 +1,370 @@
+"""Discrete gradient dynamics of two-layer linear networks (Gidel, Bach, Lacoste-Julien 2019).
+
+Under the shared-singular-vector assumption :math:`\\Sigma_x = U\\mathrm{diag}(\\lambda)U^\\top`,
+:math:`\\Sigma_{xy} = U\\mathrm{diag}(\\sigma)V^\\top`, gradient descent from a spectral, balanced
+initialisation decouples into scalar recursions, one per mode. This module holds those recursions,
+their jump-time predictions, the limiting staircase path, the plateau and reduced-rank solutions, and
+the modified loss of implicit gradient regularisation (Barrett & Dherin 2021) with its flow.
+
+Conventions: the course loss :math:`\\|X\\theta - Y\\|_F^2/(2n)`, which is Gidel et al.'s loss; their
+two-layer product :math:`W_1W_2` (data-matrix convention) is the course's :math:`\\theta`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from .._validation import as_array, check_int, check_positive
+from ..losses import Loss
+from ..metrics.curvature import hvp
+from ..networks import Network, Params
+
+__all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
+           "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
+           "modified_loss_gradient", "modified_gradient_flow"]
+
+
+def _positive(name: str, value: Any) -> np.ndarray:
+    arr = as_array(name, value)
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be positive, got {arr}")
+    return arr
+
+
+def _check_covariances(Sigma_x: Any, Sigma_xy: Any) -> tuple[np.ndarray, np.ndarray]:
+    Sx, Sxy = as_array("Sigma_x", Sigma_x, ndim=2), as_array("Sigma_xy", Sigma_xy, ndim=2)
+    if Sx.shape != (Sxy.shape[0],) * 2:
+        raise ValueError(f"Sigma_x must be ({Sxy.shape[0]}, {Sxy.shape[0]}), got {Sx.shape}")
+    return Sx, Sxy
+
+
+def mode_recursion(sigma: Any, lam: Any, eta: Any, w0: Any, n_steps: int) -> np.ndarray:
+    """Exact gradient-descent recursion of one mode of a two-layer linear network.
+
+    .. math:: w_{k+1} = w_k\\,\\big(1 + \\eta(\\sigma - \\lambda w_k)\\big)^2 ,
+
+    the product :math:`w = a^2` of the two balanced layer weights :math:`a` of the mode, whose GD update
+    is :math:`a \\leftarrow a + \\eta a(\\sigma - \\lambda a^2)` (Gidel et al. 2019; derived here
+    in the course's loss convention, which is theirs).
+
+    Parameters
+    ----------
+    sigma, lam : array_like
+        Singular value of :math:`\\Sigma_{xy}` (> 0) and eigenvalue of :math:`\\Sigma_x` (> 0) of the mode.
+    eta : float or array_like
+        Step size(s) (> 0).
+    w0 : array_like
+        Initial products (>= 0), e.g. :math:`e^{-\\delta}`. ``sigma``, ``lam``, ``eta`` and ``w0`` broadcast.
+    n_steps : int
+
+    Returns
+    -------
+    ndarray, shape ``(n_steps + 1, *broadcast_shape)``
+        :math:`w_0, \\dots, w_{n}`; entries become ``inf``/``nan`` if the recursion diverges.
+    """
+    sigma, lam, eta = _positive("sigma", sigma), _positive("lam", lam), _positive("eta", eta)
+    w0 = as_array("w0", w0)
+    if np.any(w0 < 0):
+        raise ValueError("w0 must be non-negative")
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    sigma, lam, eta, w = np.broadcast_arrays(sigma, lam, eta, w0)
+    out = np.empty((n_steps + 1,) + w.shape)
+    out[0] = w
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            out[k + 1] = out[k] * (1 + eta * (sigma - lam * out[k])) ** 2
+    return out
+
+
+def linear_model_iterates(sigma: Any, lam: Any, eta: float, w0: Any, steps: Any) -> np.ndarray:
+    """Closed-form gradient-descent iterates of one component of the linear model :math:`\\theta`.
+
+    .. math:: w_k = \\frac{\\sigma}{\\lambda} - \\Big(\\frac{\\sigma}{\\lambda} - w_0\\Big)(1 - \\eta\\lambda)^k ,
+
+    so every component moves on the time scale :math:`1/(\\eta\\lambda)`, whatever :math:`w_0`
+    (Gidel et al. 2019; derived here).
+
+    Parameters
+    ----------
+    sigma, lam, w0 : array_like
+        As in :func:`mode_recursion` (broadcast together).
+    eta : float
+    steps : array_like of int, shape (T,)
+
+    Returns
+    -------
+    ndarray, shape ``(T, *broadcast_shape)``
+    """
+    sigma, lam = _positive("sigma", sigma), _positive("lam", lam)
+    eta = check_positive("eta", eta)
+    w0 = as_array("w0", w0)
+    steps = as_array("steps", steps, ndim=1)
+    if np.any(steps < 0):
+        raise ValueError("steps must be non-negative")
+    target = sigma / lam
+    k = steps.reshape((-1,) + (1,) * np.broadcast(target, w0).ndim)
+    return target - (target - w0) * (1 - eta * lam) ** k
+
+
+def jump_time(sigma: Any, delta: float, eta: float | None = None) -> np.ndarray:
+    """Leading-order time at which a mode started at :math:`w_0 = e^{-\\delta}` is learned.
+
+    .. math:: t = \\frac{\\delta}{2\\sigma}\\ \\text{(gradient flow)},\\qquad
+              k = \\frac{\\delta}{2\\ln(1 + \\eta\\sigma)}\\ \\text{(gradient descent, iterations)} .
+
+    Both come from the linear growth phase (:math:`\\dot w \\approx 2\\sigma w`, respectively
+    :math:`w_{k+1}\\approx(1+\\eta\\sigma)^2w_k`) and hold up to :math:`O(1)` as :math:`\\delta\\to\\infty`
+    (Gidel et al. 2019 for the flow; the discrete form derived here).
+
+    Parameters
+    ----------
+    sigma : array_like
+        Singular values (> 0).
+    delta : float
+        Minus the log of the initial product (> 0).
+    eta : float, optional
+        Step size; ``None`` (default) gives the gradient-flow time.
+    """
+    sigma = _positive("sigma", sigma)
+    delta = check_positive("delta", delta)
+    if eta is None:
+        return delta / (2 * sigma)
+    return delta / (2 * np.log1p(check_positive("eta", eta) * sigma))
+
+
+def half_times(sigma: Any, lam: Any, eta: float, delta: Any, max_steps: int) -> np.ndarray:
+    """First iteration at which the exact recursion reaches half its limit, :math:`w_k \\ge \\sigma/(2\\lambda)`.
+
+    Runs :func:`mode_recursion` from :math:`w_0 = e^{-\\delta}` (arguments broadcast); ``-1`` where the
+    level is not reached within ``max_steps``.
+
+    Returns
+    -------
+    ndarray of int
+    """
+    delta = as_array("delta", delta)
+    w = mode_recursion(sigma, lam, eta, np.exp(-delta), max_steps)
+    reached = w >= (as_array("sigma", sigma) / as_array("lam", lam)) / 2
+    return np.where(reached.any(axis=0), reached.argmax(axis=0), -1)
+
+
+def staircase_path(t: Any, sigmas: Any, lambdas: Any, *, eta: float | None = None,
+                   U: Any = None, V: Any = None) -> np.ndarray:
+    """The :math:`\\delta\\to\\infty` limit of the two-layer path in rescaled time.
+
+    .. math:: \\lim_{\\delta\\to\\infty} W(\\delta t) = \\sum_{i:\\ t > \\tau_i}
+              \\frac{\\sigma_i}{\\lambda_i}\\,u_iv_i^\\top,\\qquad
+              \\tau_i = \\frac{1}{2\\sigma_i}\\ \\text{(flow)}\\ \\text{or}\\
+              \\frac{\\eta}{2\\ln(1+\\eta\\sigma_i)}\\ \\text{(GD, } t = \\eta k/\\delta) .
+
+    (Gidel et al. 2019; the discrete thresholds derived here.)
+
+    Parameters
+    ----------
+    t : array_like, shape (T,)
+        Rescaled times.
+    sigmas, lambdas : array_like, shape (q,)
+    eta : float, optional
+        Step size for the discrete thresholds; ``None`` for gradient flow.
+    U, V : array_like, shape (d, q) and (p, q), optional
+        Singular vectors; when given the matrices are returned.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(T, q)`` (mode values) or ``(T, d, p)`` (matrices).
+    """
+    t = as_array("t", t, ndim=1)
+    sig, lam = _positive("sigmas", as_array("sigmas", sigmas, ndim=1)), _positive("lambdas", lambdas)
+    if lam.shape != sig.shape:
+        raise ValueError(f"lambdas must have the shape of sigmas {sig.shape}, got {lam.shape}")
+    tau = jump_time(sig, 1.0) if eta is None else eta * jump_time(sig, 1.0, eta)
+    modes = np.where(t[:, None] > tau, sig / lam, 0.0)
+    if U is None and V is None:
+        return modes
+    U, V = as_array("U", U, ndim=2), as_array("V", V, ndim=2)
+    if U.shape[1] != sig.size or V.shape[1] != sig.size:
+        raise ValueError(f"U and V must have {sig.size} columns, got {U.shape} and {V.shape}")
+    return np.einsum("tq,dq,pq->tdp", modes, U, V)
+
+
+def plateau_solution(Sigma_x: Any, Sigma_xy: Any, rank: int) -> np.ndarray:
+    """Rank-``r`` minimiser of :math:`\\|\\Sigma_xW - \\Sigma_{xy}\\|_F`: the ``r``-th plateau.
+
+    .. math:: W^{(r)} = \\Sigma_x^{-1}\\,[\\Sigma_{xy}]_r ,
+
+    where :math:`[\\cdot]_r` is the truncated SVD (Eckart-Young applied to :math:`Z = \\Sigma_xW`, which
+    has the rank of :math:`W`). Under the shared-singular-vector assumption it is
+    :math:`\\sum_{i\\le r}\\frac{\\sigma_i}{\\lambda_i}u_iv_i^\\top` with the ``r`` largest :math:`\\sigma_i`,
+    the plateau of the dynamics (derived here; compare with reduced-rank regression, which keeps the
+    largest :math:`\\sigma_i^2/\\lambda_i`).
+
+    Parameters
+    ----------
+    Sigma_x : array_like, shape (d, d)
+        Symmetric positive definite.
+    Sigma_xy : array_like, shape (d, p)
+    rank : int
+
+    Returns
+    -------
+    ndarray, shape (d, p)
+    """
+    Sx, Sxy = _check_covariances(Sigma_x, Sigma_xy)
+    rank = check_int("rank", rank, minimum=0)
+    if rank > min(Sxy.shape):
+        raise ValueError(f"rank must be at most {min(Sxy.shape)}, got {rank}")
+    P, s, Qt = np.linalg.svd(Sxy, full_matrices=False)
+    return np.linalg.solve(Sx, (P[:, :rank] * s[:rank]) @ Qt[:rank])
+
+
+def critical_point(Sigma_x: Any, Sigma_xy: Any, index: Sequence[int]) -> np.ndarray:
+    """Critical point :math:`W_{\\mathcal I}` of the two-layer loss selected by a set of eigen-directions.
+
+    .. math:: W_{\\mathcal I} = \\Sigma_x^{-1}\\Sigma_{xy}\\,Q_{\\mathcal I}Q_{\\mathcal I}^\\top ,
+
+    where the columns of :math:`Q` are the eigenvectors of :math:`\\Sigma_{yx}\\Sigma_x^{-1}\\Sigma_{xy}` in
+    decreasing order of eigenvalue and :math:`\\mathcal I` picks some of them (Baldi & Hornik 1989: with
+    distinct eigenvalues these are the end-to-end maps of the critical points of the two-layer loss).
+    ``index = range(r)`` is reduced-rank regression; under the shared-singular-vector assumption
+    :math:`W_{\\mathcal I} = \\sum_{i\\in\\mathcal I}\\frac{\\sigma_i}{\\lambda_i}u_iv_i^\\top` for the matching modes.
+
+    Parameters
+    ----------
+    Sigma_x : array_like, shape (d, d)
+        Symmetric positive definite.
+    Sigma_xy : array_like, shape (d, p)
+    index : sequence of int
+        Distinct positions in ``range(p)`` (0 = largest eigenvalue).
+
+    Returns
+    -------
+    ndarray, shape (d, p)
+    """
+    Sx, Sxy = _check_covariances(Sigma_x, Sigma_xy)
+    idx = [check_int("index", i, minimum=0) for i in index]
+    if len(set(idx)) != len(idx) or any(i >= Sxy.shape[1] for i in idx):
+        raise ValueError(f"index must list distinct integers in range({Sxy.shape[1]}), got {list(index)}")
+    ols = np.linalg.solve(Sx, Sxy)
+    Q = np.linalg.eigh(Sxy.T @ ols)[1][:, ::-1][:, idx]
+    return ols @ Q @ Q.T
+
+
+def shared_bases(Sigma_x: Any, Sigma_xy: Any, *, tol: float = 1e-8) -> tuple[np.ndarray, ...]:
+    """Shared singular vectors: :math:`\\Sigma_{xy} = U\\mathrm{diag}(\\sigma)V^\\top`, :math:`\\lambda_i = u_i^\\top\\Sigma_xu_i`.
+
+    The pairs :math:`(u_i, v_i)` come from the SVD of :math:`\\Sigma_{xy}` (decreasing :math:`\\sigma`;
+    they must be distinct and non-zero); raises ``ValueError`` if :math:`\\Sigma_xU \\ne U\\mathrm{diag}(\\lambda)`
+    beyond ``tol`` (relative), i.e. if Gidel et al.'s assumption fails.
+
+    Returns
+    -------
+    U : ndarray, shape (d, q)
+    sigmas, lambdas : ndarray, shape (q,)
+    V : ndarray, shape (p, q)
+    """
+    Sx, Sxy = _check_covariances(Sigma_x, Sigma_xy)
+    U, s, Vt = np.linalg.svd(Sxy, full_matrices=False)
+    lam = np.einsum("dq,de,eq->q", U, Sx, U)
+    if np.linalg.norm(Sx @ U - U * lam) > tol * np.linalg.norm(Sx):
+        raise ValueError("Sigma_x and Sigma_xy do not share left singular vectors (assumption fails)")
+    return U, s, lam, Vt.T
+
+
+def spectral_init(U: Any, V: Any, w0: Any) -> Params:
+    """Spectral balanced initialisation of ``FullyConnected([d, q, p])``: :math:`\\theta(0) = U\\mathrm{diag}(w_0)V^\\top`.
+
+    In Gidel et al.'s data-matrix convention :math:`W_1 = U\\mathrm{diag}(\\sqrt{w_0})`,
+    :math:`W_2 = \\mathrm{diag}(\\sqrt{w_0})V^\\top`; in the course's layer convention
+    :math:`W_1 = \\mathrm{diag}(\\sqrt{w_0})U^\\top` (shape ``(q, d)``) and
+    :math:`W_2 = V\\mathrm{diag}(\\sqrt{w_0})` (shape ``(p, q)``).
+    """
+    U, V = as_array("U", U, ndim=2), as_array("V", V, ndim=2)
+    w0 = np.broadcast_to(as_array("w0", w0), (U.shape[1],))
+    if V.shape[1] != U.shape[1] or np.any(w0 < 0):
+        raise ValueError("U and V must have the same number of columns and w0 must be non-negative")
+    a = np.sqrt(w0)
+    return [a[:, None] * U.T, V * a]
+
+
+def _check_eta(eta: float) -> float:
+    if not isinstance(eta, (int, float, np.floating)) or eta < 0:
+        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+    return float(eta)
+
+
+def modified_loss(net: Network, loss: Loss, params: Sequence[Any], eta: float) -> np.ndarray:
+    """Implicit-gradient-regularisation loss :math:`\\tilde{\\mathcal L} = \\mathcal L + \\frac{\\eta}{4}\\|\\nabla_p\\mathcal L\\|^2`.
+
+    Gradient descent with step :math:`\\eta` follows the gradient flow of :math:`\\tilde{\\mathcal L}`
+    with local error :math:`O(\\eta^3)` per step (Barrett & Dherin 2021).
+    """
+    eta = _check_eta(eta)
+    params = net.check_params(params)
+    theta = net.end_to_end(params)
+    grads = net.vjp(params, loss.grad(theta))
+    batch = net.batch_shape(params)
+    sq = sum(np.sum(g.reshape(batch + (-1,)) ** 2, axis=-1) for g in grads)
+    return loss.value(theta) + eta / 4 * sq
+
+
+def modified_loss_gradient(net: Network, loss: Loss, params: Sequence[Any], eta: float) -> Params:
+    """Gradient of :func:`modified_loss`: :math:`\\nabla\\mathcal L + \\frac{\\eta}{2}\\nabla^2\\mathcal L\\,\\nabla\\mathcal L`.
+
+    Uses :math:`\\nabla\\|\\nabla\\mathcal L\\|^2 = 2\\nabla^2\\mathcal L\\,\\nabla\\mathcal L` with the exact
+    Hessian-vector product ``lintheory.metrics.hvp``.
+    """
+    eta = _check_eta(eta)
+    params = net.check_params(params)
+    grads = net.vjp(params, loss.grad(net.end_to_end(params)))
+    Hg = hvp(net, loss, params, grads)
+    return [g + eta / 2 * h for g, h in zip(grads, Hg)]
+
+
+def modified_gradient_flow(net: Network, loss: Loss, params: Sequence[Any], eta: float, t_eval: Any, *,
+                           rtol: float = 1e-11, atol: float = 1e-13) -> tuple[np.ndarray, Params]:
+    """Gradient flow of :func:`modified_loss`, :math:`\\dot p = -\\nabla\\tilde{\\mathcal L}(p)` (DOP853).
+
+    A small wrapper: ``lintheory.gradient_flow`` integrates losses of the end-to-end predictor only,
+    while :math:`\\tilde{\\mathcal L}` depends on the parameters through :math:`\\|\\nabla_p\\mathcal L\\|^2`.
+    With ``eta = 0`` it is plain gradient flow.
+
+    Parameters
+    ----------
+    net, loss, params
+        As for ``lintheory.gradient_flow`` (no batch axes).
+    eta : float
+        The step size of the gradient descent being modelled (>= 0).
+    t_eval : array_like, shape (T,)
+        Increasing times >= 0.
+
+    Returns
+    -------
+    t : ndarray, shape (T,)
+    params : list of ndarray
+        Snapshots of each block, shape ``(T, *block_shape)``.
+    """
+    eta = _check_eta(eta)
+    params = net.check_params(params)
+    if net.batch_shape(params):
+        raise ValueError("modified_gradient_flow takes a single network (no batch axes)")
+    t_eval = as_array("t_eval", t_eval, ndim=1)
+    if t_eval.size == 0 or t_eval[0] < 0 or np.any(np.diff(t_eval) <= 0):
+        raise ValueError("t_eval must be a non-empty, strictly increasing array of times >= 0")
+    sizes = np.cumsum([0] + [p.size for p in params])
+
+    def unflatten(y: np.ndarray, lead: tuple[int, ...] = ()) -> Params:
+        return [y[..., sizes[k]:sizes[k + 1]].reshape(lead + s) for k, s in enumerate(net.shapes)]
+
+    def rhs(t: float, y: np.ndarray) -> np.ndarray:
+        return -np.concatenate([g.ravel() for g in modified_loss_gradient(net, loss, unflatten(y), eta)])
+
+    sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), np.concatenate([p.ravel() for p in params]),
+                    method="DOP853", t_eval=t_eval, rtol=check_positive("rtol", rtol),
+                    atol=check_positive("atol", atol))
+    if not sol.success:
+        raise RuntimeError(f"modified gradient flow failed: {sol.message}")
+    return sol.t, unflatten(sol.y.T, (sol.t.size,))

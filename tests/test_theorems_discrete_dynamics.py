@@ -1,0 +1,229 @@
+"""Theorem tests for Chapter 4 (Gidel, Bach, Lacoste-Julien 2019; Barrett & Dherin 2021).
+
+Predictions are computed here from the theorems' own formulas (numpy one-liners) and compared with
+gradient descent run by ``lt.gradient_descent`` on the two-layer network ``FullyConnected([d, d, d])``.
+"""
+
+import numpy as np
+import pytest
+
+import lintheory as lt
+
+SIG = np.array([4.0, 2.0, 1.0, 0.5, 0.25])
+LAM = np.array([1.0, 2.0, 0.5, 1.5, 1.0])
+
+
+def problem(lam, sig, seed):
+    X, Y = lt.data.aligned_regression(lam, sig, n=40, seed=seed)
+    Sx, Sxy = X.T @ X / len(X), X.T @ Y / len(X)
+    U, _, Vt = np.linalg.svd(Sxy)                        # shared singular vectors, decreasing sigma
+    return X, Y, Sx, Sxy, U, Vt.T
+
+
+def spectral_params(U, V, w0):
+    a = np.sqrt(w0) * np.ones(U.shape[1])
+    return [a[:, None] * U.T, V * a]          # course convention: W1 = diag(a) U^T, W2 = V diag(a)
+
+
+def half_time_from_recursion(sig, lam, eta, delta, n):
+    w = np.full_like(sig, np.exp(-delta))
+    k_half = np.full(sig.shape, -1)
+    for k in range(1, n + 1):
+        w = w * (1 + eta * (sig - lam * w)) ** 2
+        k_half = np.where((k_half < 0) & (w >= sig / lam / 2), k, k_half)
+    return k_half
+
+
+@pytest.fixture(scope="module")
+def spectral_run():
+    X, Y, Sx, Sxy, U, V = problem(LAM, SIG, seed=3)
+    delta, eta = 30.0, 0.05
+    net = lt.FullyConnected([5, 5, 5])
+    run = lt.gradient_descent(net, lt.SquaredLoss(X, Y), spectral_params(U, V, np.exp(-delta)), eta, 1400)
+    return dict(run=run, U=U, V=V, Sx=Sx, Sxy=Sxy, delta=delta, eta=eta)
+
+
+def test_spectral_init_stays_aligned_and_balanced(spectral_run):
+    r, U, V = spectral_run["run"], spectral_run["U"], spectral_run["V"]
+    comps = np.einsum("dq,tdp,pr->tqr", U, r.theta, V)
+    off = comps - np.einsum("tqq->tq", comps)[:, :, None] * np.eye(5)
+    assert np.abs(off).max() < 1e-10 * np.abs(comps).max()
+    D = r.params[1].transpose(0, 2, 1) @ r.params[1] - r.params[0] @ r.params[0].transpose(0, 2, 1)
+    assert np.abs(D).max() < 1e-10
+
+
+def test_half_times_match_scalar_recursion(spectral_run):
+    r, U, V = spectral_run["run"], spectral_run["U"], spectral_run["V"]
+    comps = np.einsum("dq,tdp,pq->tq", U, r.theta, V)
+    measured = (comps >= SIG / LAM / 2).argmax(axis=0)
+    predicted = half_time_from_recursion(SIG, LAM, spectral_run["eta"], spectral_run["delta"], 1400)
+    assert np.all(np.abs(measured - predicted) <= 1)
+
+
+def test_jump_iterations_grow_like_delta_over_2_log():
+    eta = 0.05
+    k20 = half_time_from_recursion(SIG, LAM, eta, 20.0, 4000)
+    k60 = half_time_from_recursion(SIG, LAM, eta, 60.0, 4000)
+    slope = 40.0 / (2 * np.log1p(eta * SIG))          # the theorem: k = delta / (2 ln(1 + eta sigma)) + O(1)
+    assert np.all(np.abs((k60 - k20) - slope) <= 1.5)
+    assert np.allclose(lt.theory.jump_time(SIG, 40.0, eta), slope)
+    assert np.allclose(lt.theory.jump_time(SIG, 40.0), 40.0 / (2 * SIG))
+    assert np.all(lt.theory.jump_time(SIG, 40.0, eta) > lt.theory.jump_time(SIG, 40.0) / eta)
+
+
+def test_plateaus_equal_partial_sums(spectral_run):
+    r, U, V, eta, delta = (spectral_run[k] for k in ("run", "U", "V", "eta", "delta"))
+    k = delta / (2 * np.log1p(eta * SIG))                 # jump iterations, decreasing sigma order
+    for rank in range(1, 5):
+        mid = int(np.sqrt(k[rank - 1] * k[rank]))
+        partial = (U[:, :rank] * (SIG / LAM)[:rank]) @ V[:, :rank].T
+        assert np.linalg.norm(r.theta[mid] - partial) < 0.05 * np.linalg.norm(partial)
+        # the rank-r minimiser of ||Sigma_x W - Sigma_xy||_F, by Eckart-Young on Z = Sigma_x W
+        P, s, Qt = np.linalg.svd(spectral_run["Sxy"])
+        ey = np.linalg.solve(spectral_run["Sx"], (P[:, :rank] * s[:rank]) @ Qt[:rank])
+        assert np.allclose(ey, partial, atol=1e-10)
+        assert np.allclose(lt.theory.plateau_solution(spectral_run["Sx"], spectral_run["Sxy"], rank), partial,
+                           atol=1e-10)
+
+
+@pytest.mark.parametrize("lam, sig, agree", [([1.0, 1.5, 2.0], [3.0, 2.0, 1.0], True),
+                                              ([4.0, 1.0, 0.2], [2.0, 1.5, 1.0], False)])
+def test_plateaus_vs_reduced_rank_regression(lam, sig, agree):
+    lam, sig = np.array(lam), np.array(sig)
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=5)
+    plateau = (U[:, :1] * sig[0] / lam[0]) @ V[:, :1].T
+    rrr = lt.theory.reduced_rank_regression(X, Y, 1)
+    best = np.argmax(sig ** 2 / lam)                      # RRR keeps the largest sigma^2 / lambda
+    assert np.allclose(rrr, sig[best] / lam[best] * np.outer(U[:, best], V[:, best]), atol=1e-10)
+    assert np.allclose(rrr, plateau, atol=1e-10) == agree
+    loss = lt.SquaredLoss(X, Y)
+    assert loss.value(rrr) <= loss.value(plateau) + 1e-12
+
+
+def test_ordering_by_sigma_from_generic_init():
+    lam, sig = np.array([0.5, 2.0, 1.0]), np.array([2.0, 1.0, 0.5])
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=7)
+    net = lt.FullyConnected([3, 3, 3])
+    params = net.init(np.exp(-12.0), seed=11, batch=4)   # four generic (Gaussian) small inits
+    run = lt.gradient_descent(net, lt.SquaredLoss(X, Y), params, 0.05, 900, keep_params=False)
+    comps = np.einsum("dq,tbdp,pq->tbq", U, run.theta, V)
+    k_half = (comps >= sig / lam / 2).argmax(axis=0)
+    assert np.all((comps >= sig / lam / 2).any(axis=0))
+    assert np.all(np.diff(k_half, axis=-1) > 0)           # learned in decreasing order of sigma
+    assert np.allclose(run.theta[-1], np.linalg.solve(Sx, Sxy), atol=1e-6)
+
+
+def test_linear_model_time_scales_do_not_depend_on_delta():
+    lam, sig = np.array([1.5, 1.0, 0.6]), np.array([2.0, 1.0, 0.5])
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=2)
+    eta, net, loss = 0.05, lt.FullyConnected([3, 3]), lt.SquaredLoss(X, Y)
+    halves = []
+    for delta in (5.0, 10.0, 20.0, 50.0):
+        theta0 = np.exp(-delta) * U @ V.T
+        run = lt.gradient_descent(net, loss, [theta0.T], eta, 200, keep_params=False)
+        comps = np.einsum("dq,tdp,pq->tq", U, run.theta, V)
+        k = np.arange(201)[:, None]
+        closed = sig / lam - (sig / lam - np.exp(-delta)) * (1 - eta * lam) ** k
+        assert np.allclose(comps, closed, atol=1e-12)
+        halves.append((comps >= sig / lam / 2).argmax(axis=0))
+    assert np.ptp(np.array(halves), axis=0).max() <= 1
+
+
+def test_step_size_stability_and_overshoot():
+    sig, lam = 1.3, 0.7
+    etas = np.array([0.2, 0.35, 0.38, 0.5, 0.7, 0.76, 0.8, 0.9])
+    w = lt.theory.mode_recursion(sig, lam, 1.0, 1e-3, 1)      # validates the call signature
+    assert w.shape == (2,)
+    ws = np.stack([lt.theory.mode_recursion(sig, lam, e, 1e-3, 3000) for e in etas], axis=-1)
+    target = sig / lam
+    converged = np.abs(ws[-1] - target) < 1e-6
+    assert np.array_equal(converged, etas < 1 / sig)
+    overshoot = (ws > target * (1 + 1e-12)).any(axis=0)
+    assert np.array_equal(overshoot[converged], etas[converged] > 1 / (2 * sig))
+
+
+def test_gd_tracks_modified_flow_to_second_order():
+    X, Y, *_ = problem(np.array([1.5, 1.0, 0.6]), np.array([2.0, 1.0, 0.5]), seed=1)
+    net, loss = lt.FullyConnected([3, 3, 3]), lt.SquaredLoss(X, Y)
+    p0, T = net.init(0.3, seed=2), 2.0
+    etas = np.array([0.1, 0.05, 0.025, 0.0125])
+    _, flow = lt.theory.modified_gradient_flow(net, loss, p0, 0.0, [0.0, T])
+    plain = lt.gradient_flow(net, loss, p0, [0.0, T], rtol=1e-11, atol=1e-13).theta[-1]
+    assert np.allclose(net.end_to_end([p[-1] for p in flow]), plain, atol=1e-8)
+    e_flow, e_mod = [], []
+    for eta in etas:
+        n = int(round(T / eta))
+        gd = lt.gradient_descent(net, loss, p0, eta, n, record_every=n, keep_params=False).theta[-1]
+        _, mod = lt.theory.modified_gradient_flow(net, loss, p0, eta, [0.0, T])
+        e_flow.append(np.linalg.norm(gd - plain))
+        e_mod.append(np.linalg.norm(gd - net.end_to_end([p[-1] for p in mod])))
+    assert abs(np.polyfit(np.log(etas), np.log(e_flow), 1)[0] - 1) < 0.2
+    assert abs(np.polyfit(np.log(etas), np.log(e_mod), 1)[0] - 2) < 0.2
+
+
+def test_modified_loss_gradient_matches_finite_differences():
+    X, Y, *_ = problem(np.array([1.5, 1.0, 0.6]), np.array([2.0, 1.0, 0.5]), seed=4)
+    net, loss = lt.FullyConnected([3, 3, 3]), lt.SquaredLoss(X, Y)
+    p, eta, h = net.init(0.5, seed=0), 0.1, 1e-6
+    g = lt.theory.modified_loss_gradient(net, loss, p, eta)
+    v = net.init(1.0, seed=1)
+    fd = (lt.theory.modified_loss(net, loss, [a + h * b for a, b in zip(p, v)], eta)
+          - lt.theory.modified_loss(net, loss, [a - h * b for a, b in zip(p, v)], eta)) / (2 * h)
+    assert abs(fd - sum(np.sum(a * b) for a, b in zip(g, v))) < 1e-7
+
+
+def test_staircase_and_validation():
+    t = np.array([0.1, 0.2, 0.3, 0.6, 1.1, 2.1, 5.0])
+    modes = lt.theory.staircase_path(t, SIG, LAM)
+    assert np.array_equal((modes > 0).sum(axis=1), (t[:, None] > 1 / (2 * SIG)).sum(axis=1))
+    with pytest.raises(ValueError, match="sigma"):
+        lt.theory.mode_recursion(-1.0, 1.0, 0.1, 1e-3, 5)
+    with pytest.raises(ValueError, match="eta"):
+        lt.theory.jump_time(SIG, 10.0, eta=-0.1)
+    with pytest.raises(ValueError, match="rank"):
+        lt.theory.plateau_solution(np.eye(2), np.eye(2), 3)
+    with pytest.raises(ValueError, match="assumption"):
+        lt.theory.shared_bases(np.diag([1.0, 2.0]), np.array([[1.0, 1.0], [0.0, 1.0]]))
+
+
+def test_sharpness_at_minimum_matches_gauss_newton_formula():
+    rng = np.random.default_rng(8)
+    lam, sig = rng.uniform(0.3, 2.0, 4), np.sort(rng.uniform(0.3, 3.0, 4))[::-1]
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=9)
+    w = sig / lam
+    params = [np.sqrt(w)[:, None] * U.T, V * np.sqrt(w)]
+    net, loss = lt.FullyConnected([4, 4, 4]), lt.SquaredLoss(X, Y)
+    H = lt.metrics.hessian(net, loss, params)
+    assert np.isclose(np.linalg.eigvalsh(H).max(), np.max(lam[:, None] * (w[:, None] + w[None, :])), rtol=1e-8)
+
+
+def test_staircase_discrete_thresholds():
+    eta = 0.1
+    tau = eta / (2 * np.log1p(eta * SIG))
+    modes = lt.theory.staircase_path(np.array([tau[1] * 0.999, tau[1] * 1.001]), SIG, LAM, eta=eta)
+    assert np.count_nonzero(modes[0]) == 1 and np.count_nonzero(modes[1]) == 2
+    assert np.allclose(modes[1, :2], (SIG / LAM)[:2])
+
+
+def test_critical_points_are_stationary_and_contain_plateaus_and_rrr():
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((60, 4))
+    Y = X @ rng.standard_normal((4, 3)) + 0.3 * rng.standard_normal((60, 3))
+    Sx, Sxy = X.T @ X / 60, X.T @ Y / 60
+    ols = np.linalg.solve(Sx, Sxy)
+    vals, Q = np.linalg.eigh(Sxy.T @ ols)
+    Q = Q[:, ::-1]
+    net, loss = lt.FullyConnected([4, 3, 3]), lt.SquaredLoss(X, Y)
+    for index in ([0], [2], [0, 2], [1, 2]):
+        W = lt.theory.critical_point(Sx, Sxy, index)
+        W1 = np.zeros((4, 3))
+        W1[:, :len(index)] = ols @ Q[:, index]                 # data-matrix factors W1 (d, h), W2 (h, p)
+        W2 = np.zeros((3, 3))
+        W2[:len(index)] = Q[:, index].T
+        assert np.allclose(W1 @ W2, W)
+        grads = net.vjp([W1.T, W2.T], loss.grad(W))
+        assert max(np.abs(g).max() for g in grads) < 1e-10
+    assert np.allclose(lt.theory.critical_point(Sx, Sxy, [0, 1]), lt.theory.reduced_rank_regression(X, Y, 2))
+    X, Y, Sx, Sxy, U, V = problem(np.array([4.0, 1.0, 0.2]), np.array([2.0, 1.5, 1.0]), seed=5)
+    # sigma^2/lambda = (1, 2.25, 5): mode 1 (largest sigma) is the LAST eigen-direction
+    assert np.allclose(lt.theory.critical_point(Sx, Sxy, [2]), lt.theory.plateau_solution(Sx, Sxy, 1), atol=1e-10)
