@@ -1,9 +1,11 @@
 """Metrics of parameters and predictors: conserved quantities, curvature, spectra, distances."""
 
 from .balance import imbalance, norm_imbalance
+from .convergence import empirical_rate
 from .curvature import hessian, hvp, sharpness
 from .distances import angle, distance, normalized_margin, relative_distance
 from .spectra import alignment, effective_rank, rank_one_ratio, singular_values
 
 __all__ = ["imbalance", "norm_imbalance", "hvp", "hessian", "sharpness", "distance",
-           "relative_distance", "angle", "normalized_margin", "singular_values", "effective_rank", "rank_one_ratio", "alignment"]
+           "relative_distance", "angle", "normalized_margin", "singular_values", "effective_rank", "rank_one_ratio", "alignment",
+           "empirical_rate"]

@@ -1,0 +1,323 @@
+"""Convergence rates of gradient flow on two-layer linear networks (Min, Tarmoun, Vidal, Mallada 2021).
+
+The network is ``x -> W_2 W_1 x`` with ``W_1`` of shape ``(h, d)`` and ``W_2`` of shape ``(m, h)``; in the
+paper's notation :math:`U = W_1^\\top` (``d x h``) and :math:`V = W_2` (``m x h``), so that the predictions are
+:math:`XUV^\\top`. The paper's loss is :math:`\\tfrac12\\|Y - XUV^\\top\\|_F^2`; the course's default is
+:math:`\\tfrac1{2n}\\|\\cdot\\|_F^2`. A loss :math:`\\kappa\\cdot\\tfrac12\\|E\\|_F^2` runs gradient flow
+``kappa`` times faster, so every rate below is multiplied by ``kappa`` (``1/n`` for ``"half_mean"``, 1 for
+``"half_sum"``, ``2/n`` for ``"mean"``, 2 for ``"sum"``), selected with the ``normalization`` keyword.
+Functions accept leading batch (or time) axes on ``W1`` and ``W2``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._validation import as_array, check_choice, check_positive
+
+__all__ = ["row_space_split", "reduced_imbalance", "imbalance_rate_bound", "instantaneous_rate",
+           "gronwall_bound", "deficiency_margin", "margin_rate_bound", "random_init_rate",
+           "gd_imbalance_increment"]
+
+_KAPPA = {"half_mean": lambda n: 1.0 / n, "half_sum": lambda n: 1.0, "mean": lambda n: 2.0 / n,
+          "sum": lambda n: 2.0}
+
+
+def _kappa(normalization: str, n: int) -> float:
+    check_choice("normalization", normalization, tuple(_KAPPA))
+    return _KAPPA[normalization](n)
+
+
+def _check_X(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X`` (n, d) with full row rank ``n < d``; returns ``X``, its singular values and right basis."""
+    X = as_array("X", X, ndim=2)
+    n, d = X.shape
+    if n >= d:
+        raise ValueError(f"X must be underdetermined (n < d), got shape {X.shape}")
+    _, s, Vt = np.linalg.svd(X)
+    if s[-1] <= 1e-12 * s[0]:
+        raise ValueError("X must have full row rank (its smallest singular value is zero)")
+    return X, s, Vt
+
+
+def _check_layers(X: np.ndarray, W1: Any, W2: Any) -> tuple[np.ndarray, np.ndarray]:
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    if W1.ndim < 2 or W1.shape[-1] != X.shape[1]:
+        raise ValueError(f"W1 must have shape (..., h, {X.shape[1]}), got {W1.shape}")
+    if W2.ndim < 2 or W2.shape[-1] != W1.shape[-2] or W2.shape[:-2] != W1.shape[:-2]:
+        raise ValueError(f"W2 must have shape {W1.shape[:-2] + (-1, W1.shape[-2])} (..., m, h), got {W2.shape}")
+    return W1, W2
+
+
+def row_space_split(X: Any, W1: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Split the first layer into its row-space and null-space parts.
+
+    With :math:`X = W_x S_x \\Phi_1^\\top` (thin SVD, :math:`\\Phi_1` of shape ``(d, n)``) and
+    :math:`\\Phi_2` an orthonormal basis of :math:`\\ker X`,
+
+    .. math:: U_1 = \\Phi_1^\\top U, \\qquad U_2 = \\Phi_2^\\top U, \\qquad U = W_1^\\top .
+
+    Under gradient flow :math:`\\dot U_2 = 0` (Min et al. 2021, Sec. 3; derived here).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    W1 : ndarray, shape (..., h, d)
+
+    Returns
+    -------
+    U1 : ndarray, shape (..., n, h)
+    U2 : ndarray, shape (..., d - n, h)
+    """
+    X, _, Vt = _check_X(X)
+    W1 = np.asarray(W1, dtype=float)
+    if W1.ndim < 2 or W1.shape[-1] != X.shape[1]:
+        raise ValueError(f"W1 must have shape (..., h, {X.shape[1]}), got {W1.shape}")
+    n = X.shape[0]
+    U = np.swapaxes(W1, -1, -2)
+    return Vt[:n] @ U, Vt[n:] @ U
+
+
+def reduced_imbalance(X: Any, W1: Any, W2: Any) -> np.ndarray:
+    """Reduced imbalance :math:`D_1 = U_1^\\top U_1 - V^\\top V` (``h x h``), conserved by gradient flow.
+
+    The full imbalance is :math:`U^\\top U - V^\\top V = D_1 + U_2^\\top U_2` with :math:`U_2` constant
+    (Min et al. 2021). Note the sign: ``lt.metrics.imbalance`` returns :math:`W_2^\\top W_2 - W_1W_1^\\top
+    = -(U^\\top U - V^\\top V)`.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    W1 : ndarray, shape (..., h, d)
+    W2 : ndarray, shape (..., m, h)
+
+    Returns
+    -------
+    ndarray, shape (..., h, h)
+    """
+    X = _check_X(X)[0]
+    W1, W2 = _check_layers(X, W1, W2)
+    U1 = row_space_split(X, W1)[0]
+    return np.swapaxes(U1, -1, -2) @ U1 - np.swapaxes(W2, -1, -2) @ W2
+
+
+def imbalance_rate_bound(X: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """Rate ``c`` of the imbalance bound :math:`\\mathcal L(t) \\le e^{-2ct}\\mathcal L(0)`.
+
+    .. math:: c = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\big([\\lambda_n(D_1)]_+ + [\\lambda_m(-D_1)]_+\\big),
+
+    with :math:`D_1` the reduced imbalance (see ``reduced_imbalance``), :math:`\\lambda_k` the ``k``-th
+    largest eigenvalue and :math:`\\kappa` the loss factor (``1/n`` in the course's convention, 1 in the
+    paper's). Computed at the initialization, ``c`` holds for all times since :math:`D_1` is conserved.
+    Source: Min et al. (2021), the imbalance-based rate; the inequality is derived here (Weyl).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    W1 : ndarray, shape (..., h, d)
+    W2 : ndarray, shape (..., m, h)
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+        The loss convention of ``lt.SquaredLoss``.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X = _check_X(X)[0]
+    n, m = X.shape[0], np.shape(W2)[-2]
+    D1 = reduced_imbalance(X, W1, W2)
+    h = D1.shape[-1]
+    if h < max(n, m):
+        raise ValueError(f"the bound needs a width h >= max(n, m) = {max(n, m)}, got h = {h}")
+    ev = np.linalg.eigvalsh(D1)[..., ::-1]                 # decreasing
+    lam_n, lam_m_neg = ev[..., n - 1], -ev[..., h - m]      # lambda_n(D1), lambda_m(-D1)
+    lmin = np.linalg.eigvalsh(X @ X.T)[0]
+    return _kappa(normalization, n) * lmin * (np.maximum(lam_n, 0) + np.maximum(lam_m_neg, 0))
+
+
+def instantaneous_rate(X: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """Instantaneous rate :math:`r` with :math:`\\dot{\\mathcal L} \\le -2r\\,\\mathcal L`.
+
+    .. math:: r = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\big[\\lambda_{\\min}(U_1U_1^\\top) + \\lambda_{\\min}(VV^\\top)\\big]
+
+    (Min et al. 2021; derived here). Always :math:`r(t) \\ge c` (``imbalance_rate_bound``).
+
+    Parameters
+    ----------
+    X, W1, W2, normalization
+        As in ``imbalance_rate_bound`` (``W1``, ``W2`` may carry a leading time axis).
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X = _check_X(X)[0]
+    W1, W2 = _check_layers(X, W1, W2)
+    U1 = row_space_split(X, W1)[0]
+    a = np.linalg.eigvalsh(U1 @ np.swapaxes(U1, -1, -2))[..., 0]
+    b = np.linalg.eigvalsh(W2 @ np.swapaxes(W2, -1, -2))[..., 0]
+    lmin = np.linalg.eigvalsh(X @ X.T)[0]
+    return _kappa(normalization, X.shape[0]) * lmin * (np.maximum(a, 0) + np.maximum(b, 0))
+
+
+def gronwall_bound(t: Any, rate: Any, loss0: float) -> np.ndarray:
+    """Grönwall bound :math:`\\mathcal L(0)\\exp(-2\\int_0^t r(s)\\,ds)` from sampled rates.
+
+    The integral is the trapezoidal rule on the grid ``t`` (accurate to :math:`O(\\Delta t^2)`).
+
+    Parameters
+    ----------
+    t : array_like, shape (T,)
+        Increasing times starting at the initial time.
+    rate : array_like, shape (T, ...)
+        :math:`r(t)` at those times (e.g. ``instantaneous_rate`` of a trajectory).
+    loss0 : float
+        :math:`\\mathcal L(0)`.
+
+    Returns
+    -------
+    ndarray, shape (T, ...)
+    """
+    t = as_array("t", t, ndim=1)
+    rate = np.asarray(rate, dtype=float)
+    if rate.shape[:1] != t.shape or np.any(np.diff(t) <= 0):
+        raise ValueError(f"t must be increasing and rate must have shape ({t.size}, ...), got {rate.shape}")
+    dt = np.diff(t).reshape((-1,) + (1,) * (rate.ndim - 1))
+    integral = np.concatenate([np.zeros((1,) + rate.shape[1:]),
+                               np.cumsum(0.5 * dt * (rate[1:] + rate[:-1]), axis=0)])
+    return np.asarray(loss0) * np.exp(-2 * integral)
+
+
+def deficiency_margin(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
+    """Deficiency margin of a two-layer initialization (the analogue of Arora et al. 2019).
+
+    .. math:: \\mu = \\sigma_k(\\hat\\Theta) - \\frac{\\|Y - XW_1^\\top W_2^\\top\\|_F}{\\sigma_{\\min}(X)},
+              \\qquad \\hat\\Theta = X^+Y,\\ k = \\min(n, m).
+
+    Along gradient flow the loss decreases, so :math:`\\sigma_k(U_1V^\\top(t)) \\ge \\mu` for all ``t``
+    (derived here; scale-free, so it does not depend on the loss normalization).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n,) or (n, m)
+    W1 : ndarray, shape (..., h, d)
+    W2 : ndarray, shape (..., m, h)
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X, s, _ = _check_X(X)
+    Y = as_array("Y", Y, ndim=(1, 2))
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"Y must have {X.shape[0]} rows like X, got shape {Y.shape}")
+    W1, W2 = _check_layers(X, W1, W2)
+    if W2.shape[-2] != Y.shape[1]:
+        raise ValueError(f"W2 must have {Y.shape[1]} rows (the outputs of Y), got shape {W2.shape}")
+    theta_hat = np.linalg.pinv(X) @ Y
+    k = min(X.shape[0], Y.shape[1])
+    sk = np.linalg.svd(theta_hat, compute_uv=False)[k - 1]
+    E = Y - X @ np.swapaxes(W1, -1, -2) @ np.swapaxes(W2, -1, -2)
+    return sk - np.linalg.norm(E, axis=(-2, -1)) / s[-1]
+
+
+def margin_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = "half_mean",
+                      balance_tol: float = 1e-8) -> np.ndarray:
+    """Rate of :math:`\\mathcal L(t) \\le e^{-2c_\\mu t}\\mathcal L(0)` for a *balanced* initialization.
+
+    If :math:`D_1 = 0` then :math:`\\lambda_{\\min}(U_1U_1^\\top)` and :math:`\\lambda_{\\min}(VV^\\top)` are
+    :math:`\\sigma_k(U_1V^\\top)` (when ``k = min(n, m)`` equals their size, else 0), and
+    :math:`\\sigma_k(U_1V^\\top(t)) \\ge \\mu` (``deficiency_margin``), hence
+
+    .. math:: c_\\mu = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\,(1 + [n = m])\\,[\\mu]_+ .
+
+    Derived here in the spirit of Arora, Cohen, Golowich, Hu (2019); Min et al. (2021) state a rate
+    depending on imbalance and margin, whose exact form is not reproduced here.
+
+    Parameters
+    ----------
+    X, Y, W1, W2
+        As in ``deficiency_margin``.
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+    balance_tol : float
+        Largest allowed :math:`\\|D_1\\|_2 / \\|U_1\\|_2^2`; a ValueError is raised above it.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X = _check_X(X)[0]
+    mu = deficiency_margin(X, Y, W1, W2)
+    D1 = reduced_imbalance(X, W1, W2)
+    U1 = row_space_split(X, W1)[0]
+    rel = np.linalg.norm(D1, 2, axis=(-2, -1)) / np.maximum(np.linalg.norm(U1, 2, axis=(-2, -1)) ** 2, 1e-300)
+    if np.any(rel > check_positive("balance_tol", balance_tol)):
+        raise ValueError(f"the initialization is not balanced: ||D1|| / ||U1||^2 = {np.max(rel):.3g} > "
+                         f"balance_tol = {balance_tol:g}; use imbalance_rate_bound instead")
+    n, m = X.shape[0], np.shape(W2)[-2]
+    lmin = np.linalg.eigvalsh(X @ X.T)[0]
+    return _kappa(normalization, n) * lmin * (2.0 if n == m else 1.0) * np.maximum(mu, 0)
+
+
+def random_init_rate(X: Any, h: Any, alpha: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """Leading-order rate ``c`` for i.i.d. :math:`\\mathcal N(0, h^{-2\\alpha})` initialization.
+
+    :math:`U_1^\\top U_1` and :math:`V^\\top V` have their nonzero eigenvalues near :math:`h^{1-2\\alpha}`
+    and nearly orthogonal ranges when :math:`h \\gg n + m`, so
+
+    .. math:: c \\approx 2\\kappa\\,\\lambda_{\\min}(XX^\\top)\\,h^{1-2\\alpha}\\,\\big(1 - O(\\sqrt{(n+m)/h})\\big)
+
+    (Min et al. 2021 [PAPER/RECON]; returns the leading term).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    h : array_like
+        Widths.
+    alpha : array_like
+        Variance exponents; ``h`` and ``alpha`` broadcast together.
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+
+    Returns
+    -------
+    ndarray
+    """
+    X = _check_X(X)[0]
+    h, alpha = as_array("h", h), as_array("alpha", alpha)
+    if np.any(h <= 0):
+        raise ValueError("h must be positive")
+    lmin = np.linalg.eigvalsh(X @ X.T)[0]
+    return 2 * _kappa(normalization, X.shape[0]) * lmin * h ** (1 - 2 * alpha)
+
+
+def gd_imbalance_increment(grads: Sequence[Any], step: float) -> np.ndarray:
+    """Exact change of :math:`U^\\top U - V^\\top V` in one gradient-descent step.
+
+    With :math:`G_1, G_2` the gradients of the loss in :math:`W_1, W_2` (any normalization),
+
+    .. math:: \\Delta(W_1W_1^\\top - W_2^\\top W_2) = \\eta^2\\,(G_1G_1^\\top - G_2^\\top G_2)
+              = \\eta^2\\,(G_U^\\top G_U - G_V^\\top G_V),
+
+    because the first-order terms cancel (:math:`G_1W_1^\\top = W_2^\\top G_2`). Derived here.
+
+    Parameters
+    ----------
+    grads : sequence of two ndarrays
+        ``[G1, G2]`` with shapes ``(..., h, d)`` and ``(..., m, h)`` (e.g. ``net.vjp(params, loss.grad(theta))``).
+    step : float
+        The step :math:`\\eta`.
+
+    Returns
+    -------
+    ndarray, shape (..., h, h)
+    """
+    if len(grads) != 2:
+        raise ValueError(f"grads must hold the two layer gradients [G1, G2], got {len(grads)} arrays")
+    G1, G2 = (np.asarray(g, dtype=float) for g in grads)
+    eta = check_positive("step", step)
+    return eta ** 2 * (G1 @ np.swapaxes(G1, -1, -2) - np.swapaxes(G2, -1, -2) @ G2)

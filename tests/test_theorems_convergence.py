@@ -1,0 +1,278 @@
+"""Theorems of Chapter 1 (convergence of two-layer linear networks, Min et al. 2021), checked numerically.
+
+Bounds are recomputed here from eigenvalues (numpy only) and held against accurately integrated
+gradient flow; the library functions are checked against these independent computations.
+"""
+
+import numpy as np
+import pytest
+
+import lintheory as lt
+
+T = lt.theory
+RTOL, ATOL = 1e-10, 1e-12
+
+# (n, d, m, h, alpha, seed): h barely above n + m, moderate, and large
+CASES = [(5, 20, 2, 8, 0.5, 0), (5, 20, 2, 20, 0.5, 1), (3, 10, 3, 7, 0.4, 2), (4, 12, 1, 6, 0.3, 3),
+         (5, 20, 2, 200, 0.5, 4), (2, 6, 2, 120, 0.35, 5)]
+
+
+def problem(n, d, m, h, alpha, seed):
+    X, Y = lt.data.underdetermined_regression(n, d, m, seed=seed)
+    net = lt.FullyConnected([d, h, m])
+    return X, Y, net, net.init(h ** -alpha, seed=seed + 100)
+
+
+def bases(X):
+    """Orthonormal bases of the row space and the null space of X, and lambda_min(X X^T)."""
+    _, s, Vt = np.linalg.svd(X)
+    n = X.shape[0]
+    return Vt[:n].T, Vt[n:].T, s[-1] ** 2
+
+
+def rate_c(X, W1, W2, kappa):
+    """c = kappa lambda_min(XX^T) ([lambda_n(D1)]_+ + [lambda_m(-D1)]_+), from eigenvalues."""
+    P1, _, lmin = bases(X)
+    U1 = P1.T @ W1.T
+    D1 = U1.T @ U1 - W2.T @ W2
+    ev = np.sort(np.linalg.eigvalsh(D1))[::-1]
+    n, m = X.shape[0], W2.shape[0]
+    return kappa * lmin * (max(ev[n - 1], 0) + max(-ev[len(ev) - m], 0))
+
+
+def rate_r(X, W1, W2, kappa):
+    P1, _, lmin = bases(X)
+    U1 = P1.T @ W1.T
+    return kappa * lmin * (np.linalg.eigvalsh(U1 @ U1.T).min() + np.linalg.eigvalsh(W2 @ W2.T).min())
+
+
+def run(case, t_factor=6.0, T_pts=120):
+    X, Y, net, p = problem(*case)
+    loss = lt.SquaredLoss(X, Y)
+    c = rate_c(X, p[0], p[1], 1 / X.shape[0])
+    t = np.linspace(0, t_factor / c, T_pts)
+    return X, Y, net, loss, p, c, lt.gradient_flow(net, loss, p, t, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_imbalance_rate_bound_holds_along_gradient_flow(case):
+    X, Y, net, loss, p, c, tr = run(case)
+    assert c > 0                                        # h >= n + m: D1 has n positive, m negative eigenvalues
+    assert np.isclose(float(T.imbalance_rate_bound(X, *p)), c, rtol=1e-10)
+    # L(t) <= exp(-2ct) L(0) at every evaluated time, up to the integrator's relative accuracy
+    excess = np.log(tr.loss / tr.loss[0]) + 2 * c * tr.t
+    assert excess.max() <= 1e-7
+    assert tr.loss[-1] < tr.loss[0] * np.exp(-2 * c * tr.t[-1]) * (1 + 1e-7)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_instantaneous_rate_never_below_c(case):
+    X, Y, net, loss, p, c, tr = run(case, T_pts=60)
+    r = np.array([rate_r(X, tr.params[0][k], tr.params[1][k], 1 / X.shape[0]) for k in range(len(tr.t))])
+    assert r.min() >= c * (1 - 1e-8)
+    assert np.allclose(T.instantaneous_rate(X, *tr.params), r, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_loss_derivative_inequality(seed):
+    """||grad L||^2 >= 2 r L at arbitrary parameters, in every normalization (pure algebra)."""
+    rng = np.random.default_rng(seed)
+    n, d, m, h = 4, 9, 3, int(rng.integers(3, 12))
+    X, Y = lt.data.underdetermined_regression(n, d, m, seed=seed)
+    net = lt.FullyConnected([d, h, m])
+    p = net.init(rng.uniform(0.2, 2.0), seed=seed)
+    for norm, kappa in [("half_mean", 1 / n), ("half_sum", 1.0), ("mean", 2 / n), ("sum", 2.0)]:
+        loss = lt.SquaredLoss(X, Y, normalization=norm)
+        theta = net.end_to_end(p)
+        g = net.vjp(p, loss.grad(theta))
+        sq = sum(np.sum(gi ** 2) for gi in g)
+        r = rate_r(X, p[0], p[1], kappa)
+        assert sq >= 2 * r * loss.value(theta) * (1 - 1e-12)
+        assert np.isclose(float(T.instantaneous_rate(X, *p, normalization=norm)), r, rtol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_gronwall_bound(case):
+    X, Y, net, loss, p, c, tr = run(case, t_factor=4.0, T_pts=400)
+    r = np.array([rate_r(X, tr.params[0][k], tr.params[1][k], 1 / X.shape[0]) for k in range(len(tr.t))])
+    integral = np.concatenate([[0], np.cumsum(np.diff(tr.t) * (r[1:] + r[:-1]) / 2)])
+    # trapezoid error <= max|r''| dt^2 t / 12: bounded here by the second differences of r
+    dt = tr.t[1] - tr.t[0]
+    quad = np.max(np.abs(np.diff(r, 2))) / 12 * tr.t + 1e-12
+    assert np.all(np.log(tr.loss / tr.loss[0]) <= -2 * (integral - quad) + 1e-7)
+    assert np.allclose(T.gronwall_bound(tr.t, r, tr.loss[0]), tr.loss[0] * np.exp(-2 * integral), rtol=1e-12)
+    assert dt > 0
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_conservation_of_imbalance_and_null_space_part(case):
+    X, Y, net, loss, p, c, tr = run(case, T_pts=30)
+    P1, P2, _ = bases(X)
+    W1, W2 = tr.params
+    full = W1 @ np.swapaxes(W1, -1, -2) - np.swapaxes(W2, -1, -2) @ W2            # U^T U - V^T V
+    U1 = P1.T @ np.swapaxes(W1, -1, -2)
+    D1 = np.swapaxes(U1, -1, -2) @ U1 - np.swapaxes(W2, -1, -2) @ W2
+    U2 = P2.T @ np.swapaxes(W1, -1, -2)
+    scale = 1 + np.abs(full[0]).max()
+    assert np.abs(full - full[0]).max() <= 1e-8 * scale
+    assert np.abs(D1 - D1[0]).max() <= 1e-8 * scale
+    assert np.abs(U2 - U2[0]).max() <= 1e-9 * (1 + np.abs(U2[0]).max())
+    assert np.allclose(T.reduced_imbalance(X, W1, W2), D1, atol=1e-12)
+    # the imbalance actually changes under GD (so the GF check is not trivially true)
+    gd = lt.gradient_descent(net, loss, p, step=0.5 / (c + rate_r(X, *p, 1 / X.shape[0])), n_steps=20)
+    W1g, W2g = gd.final_params
+    assert np.abs(W1g @ W1g.T - W2g.T @ W2g - full[0]).max() > 1e3 * np.abs(full - full[0]).max()
+
+
+@pytest.mark.parametrize("seed,norm", [(0, "half_mean"), (1, "half_sum"), (2, "sum")])
+def test_gd_imbalance_drift_identity(seed, norm):
+    X, Y = lt.data.underdetermined_regression(5, 20, 2, seed=seed)
+    net, loss = lt.FullyConnected([20, 9, 2]), lt.SquaredLoss(X, Y, normalization=norm)
+    p = net.init(0.5, seed=seed)
+    eta = 0.01 if norm == "half_mean" else 0.002
+    gd = lt.gradient_descent(net, loss, p, step=eta, n_steps=25)
+    for k in range(25):
+        W1, W2 = gd.params[0][k], gd.params[1][k]
+        W1n, W2n = gd.params[0][k + 1], gd.params[1][k + 1]
+        G1, G2 = net.vjp([W1, W2], loss.grad(net.end_to_end([W1, W2])))
+        delta = (W1n @ W1n.T - W2n.T @ W2n) - (W1 @ W1.T - W2.T @ W2)
+        predicted = eta ** 2 * (G1 @ G1.T - G2.T @ G2)
+        assert np.abs(delta - predicted).max() <= 1e-13 * (1 + np.abs(W1 @ W1.T).max())
+        assert np.abs(predicted).max() > 1e3 * np.abs(delta - predicted).max()
+        assert np.allclose(T.gd_imbalance_increment([G1, G2], eta), predicted, rtol=1e-12, atol=0)
+
+
+def whitened(n, d, m, seed):
+    """Data with X X^T = n I (so lambda_min(XX^T)/n = 1) and the target whitened accordingly."""
+    Q = lt.data.random_orthogonal(d, seed=seed)
+    X = np.sqrt(n) * Q[:n]
+    Y = np.random.default_rng(seed).standard_normal((n, m))
+    return X, Y, Q
+
+
+def test_bound_is_attained_at_t0_for_orthogonal_init():
+    """Non-vacuity: with XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0, -dlogL/dt / 2 = c exactly at t=0."""
+    n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3
+    X, Y, Q = whitened(n, d, m, 0)
+    U1 = np.zeros((n, h)); U1[:, :n] = a * np.eye(n)
+    V = np.zeros((m, h)); V[:, n:n + m] = b * np.eye(m)
+    W1 = (Q[:n].T @ U1).T
+    net, loss = lt.FullyConnected([d, h, m]), lt.SquaredLoss(X, Y)
+    c = rate_c(X, W1, V, 1 / n)
+    assert np.isclose(c, a ** 2 + b ** 2)
+    theta = net.end_to_end([W1, V])
+    g = net.vjp([W1, V], loss.grad(theta))
+    rate0 = sum(np.sum(gi ** 2) for gi in g) / (2 * loss.value(theta))          # -dL/dt / (2L) at t = 0
+    assert np.isclose(rate0, c, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bound_is_not_vacuous_for_wide_networks(seed):
+    """Wide and large init (h = 400, alpha = 0.4): the weights barely move relative to their size and the
+    spectra of U1 U1^T, V V^T are nearly flat, so the measured rate is within a factor 1.3 of c
+    (theory: 1 + O(sqrt((n + m)/h)) + O(h^(2 alpha - 1)))."""
+    X, Y, net, loss, p, c, tr = run((5, 20, 2, 400, 0.4, seed), t_factor=8.0, T_pts=160)
+    rho = -0.5 * np.diff(np.log(tr.loss)) / np.diff(tr.t)
+    late = rho[len(rho) // 2:]
+    assert late.min() >= c * (1 - 1e-6)
+    assert late.max() <= 1.3 * c
+    avg = lt.metrics.empirical_rate(tr.t, tr.loss)[-1]
+    assert c <= avg <= 1.3 * c
+
+
+def balanced_init(X, Y, h, shrink, seed):
+    """Balanced (D1 = 0, U2 = 0) factorization of theta_hat + perturbation, scaled by `shrink`."""
+    rng = np.random.default_rng(seed)
+    P1, _, _ = bases(X)
+    sx = np.linalg.svd(X, compute_uv=False)
+    theta_hat = np.linalg.pinv(X) @ Y
+    G = P1 @ rng.standard_normal((X.shape[0], Y.shape[1]))
+    sk = np.linalg.svd(theta_hat, compute_uv=False)[min(Y.shape) - 1]
+    theta = shrink * (theta_hat + 0.5 * sk * sx[-1] / sx[0] * G / np.linalg.norm(G))
+    A, s, Bt = np.linalg.svd(theta, full_matrices=False)
+    Qh = np.linalg.qr(rng.standard_normal((h, s.size)))[0]
+    U = A * np.sqrt(s) @ Qh.T
+    V = Bt.T * np.sqrt(s) @ Qh.T
+    return [U.T, V]
+
+
+@pytest.mark.parametrize("n,m,seed", [(3, 3, 0), (4, 2, 1), (2, 3, 2)])
+def test_margin_rate_for_balanced_init(n, m, seed):
+    X, Y = lt.data.underdetermined_regression(n, 3 * n + 2, m, seed=seed)
+    h = n + m + 2
+    p = balanced_init(X, Y, h, 1.0, seed)
+    net, loss = lt.FullyConnected([X.shape[1], h, m]), lt.SquaredLoss(X, Y)
+    P1, _, lmin = bases(X)
+    U1 = P1.T @ p[0].T
+    assert np.abs(U1.T @ U1 - p[1].T @ p[1]).max() < 1e-12                      # balanced
+    k = min(n, m)
+    E0 = Y - X @ p[0].T @ p[1].T
+    mu = np.linalg.svd(np.linalg.pinv(X) @ Y, compute_uv=False)[k - 1] - np.linalg.norm(E0) / np.sqrt(lmin)
+    assert mu > 0
+    cmu = lmin / n * (2 if n == m else 1) * mu
+    assert np.isclose(float(T.margin_rate_bound(X, Y, *p)), cmu, rtol=1e-10)
+    assert rate_c(X, *p, 1 / n) < 1e-10                                         # the imbalance bound is void
+    tr = lt.gradient_flow(net, loss, p, np.linspace(0, 5 / cmu, 80), rtol=RTOL, atol=ATOL)
+    assert np.all(np.log(tr.loss / tr.loss[0]) + 2 * cmu * tr.t <= 1e-7)
+    U1t = P1.T @ np.swapaxes(tr.params[0], -1, -2)
+    sk = np.linalg.svd(U1t @ np.swapaxes(tr.params[1], -1, -2), compute_uv=False)[:, k - 1]
+    assert sk.min() >= mu * (1 - 1e-8)
+
+
+def test_margin_rate_rejects_unbalanced_init():
+    X, Y, net, p = problem(5, 20, 2, 9, 0.5, 0)
+    with pytest.raises(ValueError, match="not balanced"):
+        T.margin_rate_bound(X, Y, *p)
+
+
+def test_balanced_small_init_follows_saxe_modes():
+    """Whitened data, decoupled balanced init: each mode follows a(t) = s / (1 + (s/a0 - 1) e^{-2st})."""
+    n, d, m, h = 3, 8, 3, 5
+    X, Y, Q = whitened(n, d, m, 1)
+    Tgt = Y / np.sqrt(n)                                    # loss = ||U1 V^T - Tgt||^2 / 2
+    P, s, Rt = np.linalg.svd(Tgt)
+    a0 = np.array([1e-3, 1e-3, 1e-3])
+    Qh = np.linalg.qr(np.random.default_rng(0).standard_normal((h, n)))[0]
+    U1 = P * np.sqrt(a0) @ Qh.T
+    V = Rt.T * np.sqrt(a0) @ Qh.T
+    W1 = (Q[:n].T @ U1).T
+    net, loss = lt.FullyConnected([d, h, m]), lt.SquaredLoss(X, Y)
+    t = np.linspace(0, 3 * np.log(s[-1] / a0[-1]) / s[-1], 60)
+    tr = lt.gradient_flow(net, loss, [W1, V], t, rtol=RTOL, atol=ATOL)
+    pred = T.saxe_mode(t[:, None], s, a0)
+    meas = np.einsum("ij,tjk,kl->til", P.T, (Q[:n] @ np.swapaxes(tr.params[0], -1, -2)) @ np.swapaxes(tr.params[1], -1, -2), Rt.T)
+    # near the saddle, integration errors grow with the unstable mode by up to s/a0 ~ 1e3: allow 1e3 * 1e-9
+    assert np.abs(np.diagonal(meas, axis1=-2, axis2=-1)[:, :n] - pred).max() < 1e-6
+    off = meas - np.einsum("tii->ti", meas)[:, :, None] * np.eye(n)
+    assert np.abs(off).max() < 1e-6                                             # the modes stay decoupled
+    assert np.allclose(tr.loss, 0.5 * np.sum((s - pred) ** 2, axis=1), rtol=1e-6, atol=1e-12)
+    assert float(T.deficiency_margin(X, Y, W1, V)) < 0                          # no margin: a plateau
+
+
+def test_random_init_rate_scaling():
+    X, _ = lt.data.underdetermined_regression(5, 20, 2, seed=0)
+    lmin = np.linalg.eigvalsh(X @ X.T).min()
+    assert np.isclose(float(T.random_init_rate(X, 256, 0.3)), 2 * lmin / 5 * 256 ** 0.4)
+    # the measured bound c at large width approaches the prediction (ratio -> 1 as h grows)
+    ratios = []
+    for h in (50, 800):
+        net = lt.FullyConnected([20, h, 2])
+        p = net.init(h ** -0.4, seed=1, batch=4)
+        ratios.append(np.mean(T.imbalance_rate_bound(X, *p)) / float(T.random_init_rate(X, h, 0.4)))
+    assert ratios[0] < ratios[1] < 1.0 and ratios[1] > 0.75
+
+
+def test_validation_errors():
+    X, Y, net, p = problem(5, 20, 2, 9, 0.5, 0)
+    with pytest.raises(ValueError, match="underdetermined"):
+        T.imbalance_rate_bound(X.T, *p)
+    with pytest.raises(ValueError, match="W2"):
+        T.instantaneous_rate(X, p[0], p[1].T)
+    with pytest.raises(ValueError, match="normalization"):
+        T.imbalance_rate_bound(X, *p, normalization="mse")
+    with pytest.raises(ValueError, match="width"):
+        T.imbalance_rate_bound(X, *lt.FullyConnected([20, 3, 2]).init(1.0, seed=0))
+    with pytest.raises(ValueError, match="step"):
+        T.gd_imbalance_increment(p, 0.0)
+    with pytest.raises(ValueError, match="loss"):
+        lt.metrics.empirical_rate([0, 1], [1.0, -1.0])
