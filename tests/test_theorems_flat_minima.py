@@ -172,6 +172,24 @@ def test_converged_gd_is_linearly_stable():
         tr = lt.gradient_descent(net, loss, p0, eta, 3000, record_every=3000, keep_params=False)
         ok = (tr.diverged_step < 0) & (np.linalg.norm(tr.theta[-1] - w, axis=-1) < 1e-6)
         n_conv += int(ok.sum())
+        if eta > 1 / s_min:
+            assert ok.sum() >= 5   # the larger step must also produce converged runs to check
         S = lt.metrics.sharpness(net, loss, [a[ok] for a in tr.final_params], tol=1e-10)
         assert np.all(S <= 2 / eta * (1 + 1e-6))
     assert n_conv >= 20
+
+
+def test_residual_minimizers_are_flat_independently_of_depth():
+    X, y, sigma, w = _problem(11)
+    ratios = []
+    for L in (3, 6, 12):
+        net = lt.Residual(D, L)
+        s_min = _s_min(sigma, w, L)
+        tr = lt.gradient_descent(net, lt.SquaredLoss(X, y), net.init(0.25, seed=L, batch=6), 0.5 / s_min, 2000,
+                                 record_every=2000, keep_params=False)
+        assert np.all(tr.diverged_step < 0)
+        assert np.allclose(tr.theta[-1], w, atol=1e-8)
+        S = lt.metrics.sharpness(net, lt.SquaredLoss(X, y), tr.final_params, tol=1e-10)
+        assert np.all(S >= s_min * (1 - 1e-9))
+        ratios.append(S.max() / s_min)
+    assert max(ratios) < 1.5 * min(ratios)   # S / S_min does not grow with depth
