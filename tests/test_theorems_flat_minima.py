@@ -193,3 +193,15 @@ def test_residual_minimizers_are_flat_independently_of_depth():
         assert np.all(S >= s_min * (1 - 1e-9))
         ratios.append(S.max() / s_min)
     assert max(ratios) < 1.5 * min(ratios)   # S / S_min does not grow with depth
+
+
+def test_input_validation():
+    X, y, _, _ = _problem(0)
+    with pytest.raises(ValueError, match="normalization"):
+        lt.theory.sharpness_lower_bound(X, y, 3, normalization="paper")
+    with pytest.raises(ValueError, match="full column rank"):
+        lt.theory.balanced_sharpness(np.ones((10, 3)), np.ones(10), 3)
+    with pytest.raises(ValueError, match="y"):
+        lt.theory.small_init_sharpness_bound(X, y[:-1], 3)
+    with pytest.raises(ValueError, match="depth"):
+        lt.theory.balanced_minimizer(X, y, 1, 4)

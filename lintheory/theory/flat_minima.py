@@ -22,7 +22,7 @@ _NORMALIZATIONS = ("half_mean", "mean", "half_sum", "sum")
 
 
 class RegressionConstants(NamedTuple):
-    """Constants of an overdetermined scalar regression problem (Marion & Chizat 2024, Sec. 2)."""
+    """Constants of an overdetermined scalar regression problem (Marion & Chizat 2024)."""
 
     w_star: np.ndarray   #: least-squares solution, shape (d,)
     sigma: np.ndarray    #: input covariance ``X^T X / n``, shape (d, d)
@@ -89,8 +89,8 @@ def sharpness_lower_bound(X: Any, y: Any, depth: int, *, normalization: str = "h
               \\qquad\\text{(loss } \\|Xw-y\\|^2/(2n)\\text{)},
 
     i.e. :math:`2La\\|w^*\\|^{2-2/L}` for the paper's loss :math:`\\|Xw-y\\|^2/n` (Marion & Chizat 2024,
-    Thm. 1; the conversion is derived here). Holds for every width, and for the residual network with
-    a fixed unit output vector.
+    lower bound; the proof in the course and the conversion are derived here). Holds for every width,
+    and for the residual network with a fixed unit output vector.
 
     Parameters
     ----------
@@ -117,7 +117,7 @@ def balanced_sharpness(X: Any, y: Any, depth: int, *, normalization: str = "half
 
     for the loss :math:`\\|Xw-y\\|^2/(2n)` (twice this for the paper's). Derived here: at such a
     minimiser :math:`JJ^\\top = \\|w^*\\|^{2-2/L}(I + (L-1)\\hat w\\hat w^\\top)`; it is the
-    small-initialisation limit of Marion & Chizat (2024, Thm. 2), and
+    small-initialisation limit of Marion & Chizat (2024, small-initialisation theorem), and
     :math:`S_{\\min}\\le S_{\\rm bal}\\le L\\Lambda\\|w^*\\|^{2-2/L}`.
 
     Parameters
@@ -146,8 +146,9 @@ def small_init_sharpness_bound(X: Any, y: Any, depth: int, *, normalization: str
               \\kappa' = \\Lambda/a \\le \\kappa)
 
     for the loss :math:`\\|Xw-y\\|^2/(2n)`; the paper's :math:`8L\\Lambda\\|w^*\\|^{2-2/L}` for its loss
-    :math:`\\|Xw-y\\|^2/n` (Marion & Chizat 2024, Thm. 2; constant from the authors' code, the
-    :math:`\\|w^*\\|` scaling reconstructed).
+    :math:`\\|Xw-y\\|^2/n` (Marion & Chizat
+    2024, small-initialisation theorem; constant from the authors' code, the :math:`\\|w^*\\|`
+    scaling reconstructed).
 
     Parameters and return value as in :func:`sharpness_lower_bound`.
     """
@@ -171,7 +172,7 @@ def balanced_minimizer(X: Any, y: Any, depth: int, width: int, *, seed: Any = No
               W_L = c\\,u_L^\\top,\\qquad c = \\|w^*\\|^{1/L},
 
     with random unit vectors :math:`u_k\\in\\mathbb R^{\\rm width}`, so that
-    :math:`(W_L\\cdots W_1)^\\top = w^*` (Marion & Chizat 2024, Sec. 3).
+    :math:`(W_L\\cdots W_1)^\\top = w^*` (Marion & Chizat 2024; tight case of the lower bound).
 
     Parameters
     ----------
@@ -211,7 +212,7 @@ def rescaled_minimizer(params: list[Any], *, spread: float = 1.0, seed: Any = No
     :math:`A_0 = I_d`, :math:`A_L = 1` and, in between, :math:`A_k = e^{\\,\\mathrm{spread}\\cdot g_k}
     Q_k` with :math:`g_k\\sim\\mathcal N(0,1)` a layer rescaling and :math:`Q_k` a random rotation.
     The end-to-end vector is unchanged, so a minimiser stays a minimiser, but the sharpness can be
-    made arbitrarily large (Marion & Chizat 2024, Sec. 3).
+    made arbitrarily large (Marion & Chizat 2024).
 
     Parameters
     ----------
