@@ -4,9 +4,11 @@ Every function uses the loss convention of :class:`lintheory.SquaredLoss`'s defa
 :math:`\\|X\\theta - Y\\|_F^2/(2n)`, unless its docstring says otherwise.
 """
 
-from . import convergence, discrete_dynamics, implicit_bias, max_margin, regression, saxe, tensor_networks
+from . import (convergence, discrete_dynamics, flat_minima, implicit_bias, max_margin, regression, saxe,
+               tensor_networks)
 from .convergence import *  # noqa: F401,F403
 from .discrete_dynamics import *  # noqa: F401,F403
+from .flat_minima import *  # noqa: F401,F403
 from .implicit_bias import *  # noqa: F401,F403
 from .max_margin import *  # noqa: F401,F403
 from .regression import *  # noqa: F401,F403
@@ -14,4 +16,4 @@ from .saxe import *  # noqa: F401,F403
 from .tensor_networks import *  # noqa: F401,F403
 
 __all__ = [name for module in (regression, saxe, max_margin, convergence, implicit_bias, tensor_networks,
-                               discrete_dynamics) for name in module.__all__]
+                               discrete_dynamics, flat_minima) for name in module.__all__]

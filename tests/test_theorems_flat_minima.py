@@ -1,0 +1,207 @@
+"""Chapter 5 (Marion & Chizat 2024): sharpness of deep linear regression minimisers.
+
+Bounds are recomputed here from eigenvalues of ``X^T X / n`` (course loss ``||Xw - y||^2/(2n)``),
+independently of ``lintheory.theory.flat_minima``, except where a test checks that module itself.
+"""
+
+import numpy as np
+import pytest
+
+import lintheory as lt
+
+D, N = 5, 50
+
+
+def _problem(seed, isotropic=False):
+    X, y = lt.data.overdetermined_regression(N, D, seed=seed)
+    if isotropic:   # X^T X / n = I exactly
+        Q, _ = np.linalg.qr(X)
+        X = np.sqrt(N) * Q
+    sigma = X.T @ X / N
+    w = np.linalg.solve(X.T @ X, X.T @ y)
+    return X, y, sigma, w
+
+
+def _s_min(sigma, w, L):
+    return L * (w @ sigma @ w) / (w @ w) * np.linalg.norm(w) ** (2 - 2 / L)
+
+
+def _jacobian(net, params):
+    """J = d theta / d params, shape (d, P), column by column with jvp."""
+    P = net.n_params
+    sizes = np.cumsum([0] + [int(np.prod(s)) for s in net.shapes])
+    cols = []
+    for j in range(P):
+        e = np.zeros(P)
+        e[j] = 1.0
+        v = [e[sizes[k]:sizes[k + 1]].reshape(s) for k, s in enumerate(net.shapes)]
+        cols.append(net.jvp(params, v))
+    return np.stack(cols, axis=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sharpness_is_top_eigenvalue_of_dense_hessian(seed):
+    X, y, _, _ = _problem(seed)
+    net = lt.FullyConnected([D, 4, 3, 1])
+    loss = lt.SquaredLoss(X, y)
+    params = net.init(0.8, seed=seed, scheme="gaussian", batch=3)
+    H = lt.metrics.hessian(net, loss, params)
+    top = np.linalg.eigvalsh(H)[..., -1]
+    assert np.allclose(lt.metrics.sharpness(net, loss, params), top, rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("normalization,factor", [("half_mean", 1.0), ("mean", 2.0)])
+def test_hessian_at_minimizer_is_gauss_newton(normalization, factor):
+    X, y, sigma, w = _problem(3)
+    L = 3
+    net = lt.FullyConnected([D, 4, 4, 1])
+    loss = lt.SquaredLoss(X, y, normalization=normalization)
+    p = lt.theory.balanced_minimizer(X, y, L, 4, seed=0)
+    p = lt.theory.rescaled_minimizer(p, spread=0.5, seed=1)
+    assert np.allclose(net.end_to_end(p), w, atol=1e-12)
+    J = _jacobian(net, p)
+    H = lt.metrics.hessian(net, loss, p)
+    assert np.allclose(H, factor * J.T @ sigma @ J, atol=1e-9 * np.abs(H).max())
+    # a non-minimiser: the residual term does not vanish
+    q = [a * 1.1 for a in p]
+    assert not np.allclose(lt.metrics.hessian(net, loss, q), factor * _jacobian(net, q).T @ sigma @ _jacobian(net, q),
+                           atol=1e-6 * np.abs(H).max())
+
+
+@pytest.mark.parametrize("L", [2, 4, 6])
+def test_lower_bound_at_hundreds_of_random_minimizers(L):
+    X, y, sigma, w = _problem(L)
+    net = lt.FullyConnected([D] + [3] * (L - 1) + [1])
+    loss = lt.SquaredLoss(X, y)
+    p = lt.theory.balanced_minimizer(X, y, L, 3, seed=L, batch=120)
+    p = lt.theory.rescaled_minimizer(p, spread=0.7, seed=L + 1)
+    assert np.allclose(net.end_to_end(p), w, atol=1e-9)
+    S = lt.metrics.sharpness(net, loss, p, tol=1e-9, max_iter=net.n_params)
+    bound = _s_min(sigma, w, L)
+    assert np.all(S >= bound * (1 - 1e-9))
+    assert np.max(S / bound) > 10   # rescaling makes minimisers sharp
+    assert np.isclose(lt.theory.sharpness_lower_bound(X, y, L), bound, rtol=1e-12)
+    assert np.isclose(lt.theory.sharpness_lower_bound(X, y, L, normalization="mean"), 2 * bound, rtol=1e-12)
+
+
+@pytest.mark.parametrize("L", [2, 3, 5, 8])
+def test_bound_is_tight_for_isotropic_covariance(L):
+    X, y, sigma, w = _problem(10 + L, isotropic=True)
+    assert np.allclose(sigma, np.eye(D), atol=1e-12)
+    net = lt.FullyConnected([D] + [4] * (L - 1) + [1])
+    p = lt.theory.balanced_minimizer(X, y, L, 4, seed=0, batch=5)
+    S = lt.metrics.sharpness(net, lt.SquaredLoss(X, y), p, tol=1e-12)
+    assert np.allclose(S, _s_min(sigma, w, L), rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("L", [2, 3, 5])
+def test_balanced_sharpness_formula(L):
+    X, y, sigma, w = _problem(20 + L)
+    net = lt.FullyConnected([D] + [4] * (L - 1) + [1])
+    p = lt.theory.balanced_minimizer(X, y, L, 4, seed=1, batch=4)
+    S = lt.metrics.sharpness(net, lt.SquaredLoss(X, y), p, tol=1e-12)
+    nw = np.linalg.norm(w)
+    ev, U = np.linalg.eigh(sigma)
+    root = (U * np.sqrt(ev)) @ U.T
+    M = nw ** (2 - 2 / L) * root @ (np.eye(D) + (L - 1) * np.outer(w, w) / nw ** 2) @ root
+    expected = np.linalg.eigvalsh(M)[-1]
+    assert np.allclose(S, expected, rtol=1e-9, atol=0)
+    assert np.isclose(lt.theory.balanced_sharpness(X, y, L), expected, rtol=1e-12)
+    assert _s_min(sigma, w, L) <= expected <= L * ev[-1] * nw ** (2 - 2 / L)
+
+
+@pytest.fixture(scope="module")
+def small_init_runs():
+    X, y, sigma, w = _problem(7)
+    L, scales, reps = 4, np.array([0.3, 0.1, 0.05]), 4
+    net = lt.FullyConnected([D] * L + [1])
+    loss = lt.SquaredLoss(X, y)
+    p0 = net.init(1.0, seed=0, scheme="gaussian", batch=(scales.size, reps))
+    p0 = [a * scales[:, None, None, None] for a in p0]
+    tr = lt.gradient_descent(net, loss, p0, 0.1, 4000, record_every=4000, keep_params=False)
+    return X, y, sigma, w, L, net, loss, tr
+
+
+def test_small_init_sharpness_between_bounds_and_tends_to_balanced(small_init_runs):
+    X, y, sigma, w, L, net, loss, tr = small_init_runs
+    assert np.all(tr.diverged_step < 0)
+    assert np.allclose(tr.theta[-1], w, atol=1e-8)
+    S = lt.metrics.sharpness(net, loss, tr.final_params)
+    nw = np.linalg.norm(w)
+    lam = np.linalg.eigvalsh(sigma)[-1]
+    assert np.all(S >= _s_min(sigma, w, L) * (1 - 1e-9))
+    assert np.all(S <= 4 * L * lam * nw ** (2 - 2 / L))
+    err = np.abs(S / lt.theory.balanced_sharpness(X, y, L) - 1).mean(axis=1)
+    assert np.all(np.diff(err) < 0) and err[-1] < 2e-3
+
+
+def test_rank_one_and_alignment_improve_as_scale_shrinks(small_init_runs):
+    *_, tr = small_init_runs
+    ratio = lt.metrics.rank_one_ratio(tr.final_params)[..., :-1].max(axis=-1).mean(axis=1)
+    align = lt.metrics.alignment(tr.final_params).min(axis=-1).mean(axis=1)
+    assert np.all(np.diff(ratio) < 0) and ratio[-1] < 0.25
+    assert np.all(np.diff(align) > 0) and align[-1] > 0.999
+
+
+@pytest.mark.parametrize("arch", ["mlp", "residual"])
+def test_gd_above_threshold_never_converges(arch):
+    X, y, sigma, w = _problem(8)
+    L = 4
+    loss = lt.SquaredLoss(X, y)
+    eta = 1.1 * 2 / _s_min(sigma, w, L)
+    if arch == "mlp":
+        net = lt.FullyConnected([D] * L + [1])
+        p0 = net.init(0.3, seed=1, scheme="gaussian", batch=40)
+    else:
+        net = lt.Residual(D, L, output=w)
+        p0 = net.init(0.3, seed=1, batch=40)
+    tr = lt.gradient_descent(net, loss, p0, eta, 3000, record_every=3000, keep_params=False)
+    dist = np.linalg.norm(tr.theta[-1] - w, axis=-1)
+    assert np.all((tr.diverged_step >= 0) | ~(dist < 1e-3))
+
+
+def test_converged_gd_is_linearly_stable():
+    X, y, sigma, w = _problem(9)
+    L = 4
+    net = lt.FullyConnected([D] * L + [1])
+    loss = lt.SquaredLoss(X, y)
+    s_min = _s_min(sigma, w, L)
+    n_conv = 0
+    for eta in [0.5 / s_min, 1.5 / s_min]:
+        p0 = net.init(0.5, seed=2, scheme="gaussian", batch=30)
+        tr = lt.gradient_descent(net, loss, p0, eta, 3000, record_every=3000, keep_params=False)
+        ok = (tr.diverged_step < 0) & (np.linalg.norm(tr.theta[-1] - w, axis=-1) < 1e-6)
+        n_conv += int(ok.sum())
+        if eta > 1 / s_min:
+            assert ok.sum() >= 5   # the larger step must also produce converged runs to check
+        S = lt.metrics.sharpness(net, loss, [a[ok] for a in tr.final_params], tol=1e-10)
+        assert np.all(S <= 2 / eta * (1 + 1e-6))
+    assert n_conv >= 20
+
+
+def test_residual_minimizers_are_flat_independently_of_depth():
+    X, y, sigma, w = _problem(11)
+    ratios = []
+    for L in (3, 6, 12):
+        net = lt.Residual(D, L)
+        s_min = _s_min(sigma, w, L)
+        tr = lt.gradient_descent(net, lt.SquaredLoss(X, y), net.init(0.25, seed=L, batch=6), 0.5 / s_min, 2000,
+                                 record_every=2000, keep_params=False)
+        assert np.all(tr.diverged_step < 0)
+        assert np.allclose(tr.theta[-1], w, atol=1e-8)
+        S = lt.metrics.sharpness(net, lt.SquaredLoss(X, y), tr.final_params, tol=1e-10)
+        assert np.all(S >= s_min * (1 - 1e-9))
+        ratios.append(S.max() / s_min)
+    assert max(ratios) < 1.5 * min(ratios)   # S / S_min does not grow with depth
+
+
+def test_input_validation():
+    X, y, _, _ = _problem(0)
+    with pytest.raises(ValueError, match="normalization"):
+        lt.theory.sharpness_lower_bound(X, y, 3, normalization="paper")
+    with pytest.raises(ValueError, match="full column rank"):
+        lt.theory.balanced_sharpness(np.ones((10, 3)), np.ones(10), 3)
+    with pytest.raises(ValueError, match="y"):
+        lt.theory.small_init_sharpness_bound(X, y[:-1], 3)
+    with pytest.raises(ValueError, match="depth"):
+        lt.theory.balanced_minimizer(X, y, 1, 4)
