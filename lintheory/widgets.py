@@ -23,7 +23,7 @@ def _label(value: Any) -> str:
 
 
 class FigureExplorer(W.VBox):
-    """A box of selection controls above a stack of precomputed figure frames.
+    """A column of selection controls above a stack of precomputed figure frames.
 
     Attributes
     ----------
@@ -34,7 +34,7 @@ class FigureExplorer(W.VBox):
 
     def __init__(self, controls: dict[str, W.SelectionSlider], frames: dict[tuple, bytes],
                  stack: W.Widget, links: list[Any]):
-        super().__init__([W.HBox(list(controls.values())), stack])
+        super().__init__([W.VBox(list(controls.values())), stack])   # one row per control: long labels never overlap
         self.controls, self.frames, self._links = controls, frames, links
 
     def __repr__(self) -> str:
