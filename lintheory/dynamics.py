@@ -7,7 +7,7 @@ The gradient in the parameters is always the chain rule ``net.vjp(params, loss.g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -89,7 +89,8 @@ def _gradient(net: Network, loss: Loss, params: Params) -> tuple[np.ndarray, np.
 
 def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, *,
                   rtol: float = 1e-10, atol: float = 1e-12, method: str = "DOP853",
-                  on_failure: str = "raise") -> Trajectory:
+                  on_failure: str = "raise",
+                  gradient: Callable[[Params], Params] | None = None) -> Trajectory:
     """Integrate gradient flow :math:`\\dot p = -\\nabla_p \\mathcal L(\\theta(p))` with ``solve_ivp``.
 
     Parameters
@@ -107,6 +108,11 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
     on_failure : {"raise", "return"}
         If the integrator fails, raise :class:`RuntimeError` with its message (default), or return the
         partial trajectory.
+    gradient : callable, optional
+        ``gradient(params) -> list of arrays``: the field to follow instead of the chain-rule gradient
+        of ``loss``, for objectives that depend on the parameters themselves (e.g. the modified loss of
+        implicit gradient regularisation, ``lintheory.theory.modified_loss_gradient``). ``loss`` is
+        still the one recorded.
 
     Returns
     -------
@@ -128,7 +134,8 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
-            out = -np.concatenate([g.ravel() for g in _gradient(net, loss, unflatten(y))[2]])
+            p = unflatten(y)
+            out = -np.concatenate([g.ravel() for g in (gradient(p) if gradient else _gradient(net, loss, p)[2])])
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(f"the gradient stopped being finite at t = {t:.6g}")
         return out

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from .._validation import as_array, check_int, check_positive
 from ..losses import Loss
@@ -24,7 +23,7 @@ from ..networks import Network, Params
 
 __all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
            "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
-           "modified_loss_gradient", "modified_gradient_flow"]
+           "modified_loss_gradient"]
 
 
 def _positive(name: str, value: Any) -> np.ndarray:
@@ -322,49 +321,3 @@ def modified_loss_gradient(net: Network, loss: Loss, params: Sequence[Any], eta:
     grads = net.vjp(params, loss.grad(net.end_to_end(params)))
     Hg = hvp(net, loss, params, grads)
     return [g + eta / 2 * h for g, h in zip(grads, Hg)]
-
-
-def modified_gradient_flow(net: Network, loss: Loss, params: Sequence[Any], eta: float, t_eval: Any, *,
-                           rtol: float = 1e-11, atol: float = 1e-13) -> tuple[np.ndarray, Params]:
-    """Gradient flow of :func:`modified_loss`, :math:`\\dot p = -\\nabla\\tilde{\\mathcal L}(p)` (DOP853).
-
-    A small wrapper: ``lintheory.gradient_flow`` integrates losses of the end-to-end predictor only,
-    while :math:`\\tilde{\\mathcal L}` depends on the parameters through :math:`\\|\\nabla_p\\mathcal L\\|^2`.
-    With ``eta = 0`` it is plain gradient flow.
-
-    Parameters
-    ----------
-    net, loss, params
-        As for ``lintheory.gradient_flow`` (no batch axes).
-    eta : float
-        The step size of the gradient descent being modelled (>= 0).
-    t_eval : array_like, shape (T,)
-        Increasing times >= 0.
-
-    Returns
-    -------
-    t : ndarray, shape (T,)
-    params : list of ndarray
-        Snapshots of each block, shape ``(T, *block_shape)``.
-    """
-    eta = _check_eta(eta)
-    params = net.check_params(params)
-    if net.batch_shape(params):
-        raise ValueError("modified_gradient_flow takes a single network (no batch axes)")
-    t_eval = as_array("t_eval", t_eval, ndim=1)
-    if t_eval.size == 0 or t_eval[0] < 0 or np.any(np.diff(t_eval) <= 0):
-        raise ValueError("t_eval must be a non-empty, strictly increasing array of times >= 0")
-    sizes = np.cumsum([0] + [p.size for p in params])
-
-    def unflatten(y: np.ndarray, lead: tuple[int, ...] = ()) -> Params:
-        return [y[..., sizes[k]:sizes[k + 1]].reshape(lead + s) for k, s in enumerate(net.shapes)]
-
-    def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        return -np.concatenate([g.ravel() for g in modified_loss_gradient(net, loss, unflatten(y), eta)])
-
-    sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), np.concatenate([p.ravel() for p in params]),
-                    method="DOP853", t_eval=t_eval, rtol=check_positive("rtol", rtol),
-                    atol=check_positive("atol", atol))
-    if not sol.success:
-        raise RuntimeError(f"modified gradient flow failed: {sol.message}")
-    return sol.t, unflatten(sol.y.T, (sol.t.size,))
