@@ -205,19 +205,27 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     rec_theta = np.full((T,) + batch + net.theta_shape, np.nan)
     rec_loss = np.full((T,) + batch, np.nan)
     rec_params = [np.full((T,) + p.shape, np.nan) for p in params] if keep_params else None
+    forward = net._forward                      # params are validated once, above
     p = [a.copy() for a in params]
-    last_good = [a.copy() for a in params]
+    prev = [np.empty_like(a) for a in params]   # double buffer: the state one step back
+    expand = [batch + (1,) * (a.ndim - len(batch)) for a in params]
+    g_shape = batch + (1,) * len(net.theta_shape)
     diverged = np.full(batch, -1)
+    eta: Any = step
     r, k = 0, 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for k in range(n_steps + 1):
-            theta, pullback = net.linearize(p)
+            theta, pullback = forward(p)
             value, g = loss.value_and_grad(theta)
-            bad = ~np.isfinite(value) & (diverged < 0)
-            if np.any(bad):
+            finite = np.isfinite(value)
+            if not finite.all():                # rare path: a member has just diverged
+                bad = ~finite & (diverged < 0)
                 diverged = np.where(bad, k, diverged)
-                for a, good in zip(p, last_good):
-                    a[bad] = good[bad]
+                if k > 0:
+                    for a, old in zip(p, prev):
+                        a[bad] = old[bad]
+                if batch:
+                    eta = np.where(diverged < 0, step, 0.0)
             alive = diverged < 0
             if k == steps[r]:
                 rec_loss[r] = np.where(alive, value, np.nan)
@@ -228,16 +236,17 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 r += 1
             if k == n_steps or not np.any(alive):
                 break
-            grads = pullback(g)
-            eta = np.where(alive, step, 0.0)
-            if normalize == "loss":
-                eta = eta / np.where(alive, value, 1.0)
-            elif normalize == "gradient":
+            if normalize == "gradient":
+                grads = pullback(g)
                 sq = sum(np.sum(gb.reshape(batch + (-1,)) ** 2, axis=-1) for gb in grads)
-                eta = eta / np.where(alive & (sq > 0), np.sqrt(sq), 1.0)
-            for a, good, gb in zip(p, last_good, grads):
-                good[...] = a
-                a -= np.reshape(eta, batch + (1,) * (gb.ndim - len(batch))) * gb
+                scale = eta / np.where(alive & (sq > 0), np.sqrt(sq), 1.0)
+                grads = [gb * np.reshape(scale, shape) for gb, shape in zip(grads, expand)]
+            else:                               # the pull-back is linear: scale g, not every block
+                scale = eta / np.where(alive, value, 1.0) if normalize == "loss" else eta
+                grads = pullback(g * (scale.reshape(g_shape) if isinstance(scale, np.ndarray) else scale))
+            for a, new, gb in zip(p, prev, grads):
+                np.subtract(a, gb, out=new)
+            p, prev = prev, p
     if not batch and diverged >= 0:
         keep = steps[:r] < diverged
         rec_theta, rec_loss = rec_theta[:r][keep], rec_loss[:r][keep]

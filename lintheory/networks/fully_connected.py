@@ -12,34 +12,38 @@ from .base import Network, Params
 __all__ = ["FullyConnected", "Residual"]
 
 
-def _t(a: np.ndarray) -> np.ndarray:
-    """Transpose the last two axes (no conjugation: the complex step needs analytic maps)."""
-    return np.swapaxes(a, -1, -2)
+def chain_forward(layers: Sequence[np.ndarray], top: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, Callable[[np.ndarray], Params]]:
+    r"""The product ``P = T W_L ... W_1`` and the pull-back of ``G = dLoss/dP`` to every factor.
 
+    ``T`` is a fixed ``(m, d_L)`` read-out (the identity when ``top`` is ``None``). With the suffix
+    products :math:`S_k = T W_L\cdots W_{k+1}` and :math:`B_k = W_k\cdots W_1 G^\top`,
 
-def chain_forward(layers: Sequence[np.ndarray]) -> tuple[np.ndarray, Callable[[np.ndarray], Params]]:
-    """The product ``P = W_L ... W_1`` and the pull-back of ``G = dLoss/dP`` to every factor.
+    .. math:: \frac{\partial}{\partial W_k}\langle G, T W_L\cdots W_1\rangle
+              = S_k^\top\, G\, (W_{k-1}\cdots W_1)^\top = S_k^\top B_{k-1}^\top .
 
-    .. math:: \\frac{\\partial}{\\partial W_k}\\langle G, W_L\\cdots W_1\\rangle
-              = (W_L\\cdots W_{k+1})^\\top\\, G\\, (W_{k-1}\\cdots W_1)^\\top .
-
-    The prefix products are computed once and reused by the pull-back (``L`` products forward,
-    ``2L`` backward).
+    Both chains carry only ``m`` columns, so a step costs :math:`O(L h^2 m)` rather than the
+    :math:`O(L h^3)` of prefix matrix products: for a scalar output the chains are vector-matrix
+    products. The suffixes are computed once and reused by the pull-back. Transposes are plain
+    (``.mT``, no conjugation), so the map stays analytic for the complex step.
     """
-    prefix = [layers[0]]
-    for w in layers[1:]:
-        prefix.append(w @ prefix[-1])
+    L = len(layers)
+    suffix: list[np.ndarray | None] = [None] * (L + 1)
+    suffix[L] = top
+    for k in range(L - 1, -1, -1):
+        suffix[k] = layers[k] if suffix[k + 1] is None else suffix[k + 1] @ layers[k]
 
     def pullback(G: np.ndarray) -> Params:
-        grads = [None] * len(layers)
-        back = G
-        for k in range(len(layers) - 1, -1, -1):
-            grads[k] = back @ _t(prefix[k - 1]) if k > 0 else back
-            if k > 0:
-                back = _t(layers[k]) @ back
+        grads = []
+        b = G.mT
+        for k in range(L):
+            s = suffix[k + 1]
+            grads.append(b.mT if s is None else s.mT @ b.mT)
+            if k < L - 1:
+                b = layers[k] @ b
         return grads
 
-    return prefix[-1], pullback
+    return suffix[0], pullback
 
 
 class FullyConnected(Network):
@@ -81,10 +85,9 @@ class FullyConnected(Network):
 
     def _forward(self, params: Params):
         product, pullback = chain_forward(params)
-        theta = _t(product)
         if len(self.theta_shape) == 1:
-            return theta[..., 0], lambda g: pullback(g[..., None, :])
-        return theta, lambda g: pullback(_t(g))
+            return product[..., 0, :], lambda g: pullback(g[..., None, :])
+        return product.mT, lambda g: pullback(g.mT)
 
     def _init_scheme(self, scheme, scale, rng, batch_shape):
         d, m, L = self.dims[0], self.dims[-1], self.depth
@@ -98,7 +101,7 @@ class FullyConnected(Network):
         for k in range(L - 1):
             Q = np.linalg.qr(rng.standard_normal(batch_shape + (self.dims[k + 1], r)))[0]
             layers.append((Q * root[..., None, :]) @ right)
-            right = _t(Q)
+            right = Q.mT
         layers.append((U * root[..., None, :]) @ right)
         return layers
 
@@ -152,6 +155,5 @@ class Residual(FullyConnected):
         return [eye + scale / np.sqrt(L * d) * rng.standard_normal(batch_shape + (d, d)) for _ in range(L)]
 
     def _forward(self, params: Params):
-        product, pullback = chain_forward(params)
-        theta = self.output @ product
-        return theta, lambda g: pullback(self.output[:, None] * g[..., None, :])
+        product, pullback = chain_forward(params, self.output[None, :])
+        return product[..., 0, :], lambda g: pullback(g[..., None, :])
