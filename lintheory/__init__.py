@@ -8,6 +8,8 @@ closed forms from the papers live in :mod:`lintheory.theory`.
 from . import data, metrics, plotting, theory, widgets
 from .dynamics import Trajectory, gradient_descent, gradient_flow
 from .losses import ExponentialLoss, LogisticLoss, Loss, SquaredLoss
+from . import sweeps
+from .sweeps import SweepResult, sweep
 from .networks import (Convolutional, DecomposableTensorNetwork, Diagonal, FullyConnected, Network,
                        Residual, TensorNetwork)
 
@@ -17,4 +19,5 @@ __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
            "TensorNetwork", "DecomposableTensorNetwork",
            "Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss",
            "Trajectory", "gradient_flow", "gradient_descent",
-           "data", "metrics", "plotting", "theory", "widgets"]
+           "sweep", "SweepResult",
+           "data", "metrics", "plotting", "sweeps", "theory", "widgets"]
