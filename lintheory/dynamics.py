@@ -118,6 +118,14 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
     -------
     Trajectory
         With ``stats = {"nfev": ..., "njev": ..., "status": ...}``.
+
+    Notes
+    -----
+    The records at ``t_eval`` are read from the integrator's dense output, an interpolant between
+    its own (possibly long) steps. The interpolant has an error of its own, which can exceed that of
+    the steps, so the error at the record times need not shrink monotonically as ``rtol`` shrinks:
+    judge accuracy by comparing a run with one at a ten times smaller ``rtol``
+    (``benchmarks/bench_flow.py`` measures the cost of a given accuracy against exact solutions).
     """
     params = _check_pair(net, loss, params)
     t_eval = as_array("t_eval", t_eval, ndim=1)

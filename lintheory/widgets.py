@@ -8,6 +8,7 @@ static HTML shows the matching figure; in a notebook the same widget responds in
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as W
@@ -30,12 +31,19 @@ class FigureExplorer(W.VBox):
     controls : dict of str to ipywidgets.SelectionSlider
     frames : dict of tuple to bytes
         The PNG of every grid point, keyed by the tuple of control values.
+    draw_seconds : dict of tuple to float
+        Wall time in seconds of ``draw`` for each frame (its computation and matplotlib calls),
+        same keys as ``frames``: what a widget update computes.
+    render_seconds : dict of tuple to float
+        Wall time in seconds to render each drawn frame to PNG (matplotlib's Agg renderer). Both are
+        paid once, when the explorer is built; moving a control then only swaps images.
     """
 
     def __init__(self, controls: dict[str, W.SelectionSlider], frames: dict[tuple, bytes],
-                 stack: W.Widget, links: list[Any]):
+                 seconds: tuple[dict[tuple, float], dict[tuple, float]], stack: W.Widget, links: list[Any]):
         super().__init__([W.VBox(list(controls.values())), stack])   # one row per control: long labels never overlap
         self.controls, self.frames, self._links = controls, frames, links
+        self.draw_seconds, self.render_seconds = seconds
 
     def __repr__(self) -> str:
         grid = ", ".join(f"{k} in [{', '.join(label for label, _ in c.options)}]"
@@ -77,12 +85,17 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
         if k not in grids or v not in grids[k]:
             raise ValueError(f"initial[{k!r}] = {v!r} is not one of that control's values")
     frames: dict[tuple, bytes] = {}
+    draw_seconds: dict[tuple, float] = {}
+    render_seconds: dict[tuple, float] = {}
     import matplotlib as mpl
     with mpl.rc_context(STYLE):
         for combo in itertools.product(*(grids[k] for k in names)):
+            start = time.perf_counter()
             fig = Figure(figsize=figsize, layout="constrained")
             draw(fig, **dict(zip(names, combo)))
+            drawn = time.perf_counter()
             frames[combo] = figure_png(fig, dpi=dpi)
+            draw_seconds[combo], render_seconds[combo] = drawn - start, time.perf_counter() - drawn
     sliders = {k: W.SelectionSlider(options=[(_label(v), v) for v in grids[k]],
                                     value=initial.get(k, grids[k][0]), description=k,
                                     continuous_update=True, style={"description_width": "initial"})
@@ -98,4 +111,4 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
         links.append(W.jslink((slider, "index"), (node, "selected_index")))
         return node
 
-    return FigureExplorer(sliders, frames, level(0, ()), links)
+    return FigureExplorer(sliders, frames, (draw_seconds, render_seconds), level(0, ()), links)

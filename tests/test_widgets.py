@@ -1,5 +1,7 @@
 """The widget helper: one frame per grid point, every control linked on the client side."""
 
+import math
+
 import pytest
 
 import lintheory as lt
@@ -27,6 +29,13 @@ def test_explorer_frames_are_reproducible():
     a = lt.widgets.explorer(draw, {"a": [1], "b": [2.0]})
     b = lt.widgets.explorer(draw, {"a": [1], "b": [2.0]})
     assert a.frames == b.frames
+
+
+def test_explorer_times_every_frame():
+    w = lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5, 1.0, 2.0]})
+    for seconds in (w.draw_seconds, w.render_seconds):
+        assert seconds.keys() == w.frames.keys()
+        assert all(math.isfinite(t) and t > 0 for t in seconds.values())
 
 
 @pytest.mark.parametrize("controls,initial,match", [({}, None, "controls"), ({"a": []}, None, "controls"),
