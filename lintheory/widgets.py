@@ -7,6 +7,7 @@ static HTML shows the matching figure; in a notebook the same widget responds in
 
 from __future__ import annotations
 
+import gc
 import itertools
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -88,14 +89,20 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     draw_seconds: dict[tuple, float] = {}
     render_seconds: dict[tuple, float] = {}
     import matplotlib as mpl
-    with mpl.rc_context(STYLE):
-        for combo in itertools.product(*(grids[k] for k in names)):
-            start = time.perf_counter()
-            fig = Figure(figsize=figsize, layout="constrained")
-            draw(fig, **dict(zip(names, combo)))
-            drawn = time.perf_counter()
-            frames[combo] = figure_png(fig, dpi=dpi)
-            draw_seconds[combo], render_seconds[combo] = drawn - start, time.perf_counter() - drawn
+    gc.freeze()     # what is alive now is not scanned again while the frames are made
+    try:
+        with mpl.rc_context(STYLE):
+            for combo in itertools.product(*(grids[k] for k in names)):
+                start = time.perf_counter()
+                fig = Figure(figsize=figsize, layout="constrained")
+                draw(fig, **dict(zip(names, combo)))
+                drawn = time.perf_counter()
+                frames[combo] = figure_png(fig, dpi=dpi)
+                draw_seconds[combo], render_seconds[combo] = drawn - start, time.perf_counter() - drawn
+                del fig
+                gc.collect()   # free this frame's figure (reference cycles) now, not in a later draw
+    finally:
+        gc.unfreeze()
     sliders = {k: W.SelectionSlider(options=[(_label(v), v) for v in grids[k]],
                                     value=initial.get(k, grids[k][0]), description=k,
                                     continuous_update=True, style={"description_width": "initial"})

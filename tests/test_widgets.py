@@ -43,3 +43,16 @@ def test_explorer_times_every_frame():
 def test_explorer_rejects_bad_controls(controls, initial, match):
     with pytest.raises(ValueError, match=match):
         lt.widgets.explorer(draw, controls, initial=initial)
+
+
+def test_explorer_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    def broken(fig, a):
+        raise RuntimeError("draw failed")
+
+    lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5]})
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError, match="draw failed"):
+        lt.widgets.explorer(broken, {"a": [1]})
+    assert gc.get_freeze_count() == 0
