@@ -88,7 +88,7 @@ def row(width: int, predicted_dense_s: float) -> dict:
 
 def predicted_dense_s(rows: list[dict], n_params: int) -> float:
     """Dense time at ``n_params`` extrapolated as P^3 from the largest size run so far (0 if none)."""
-    runs = [r for r in rows if isinstance(r["dense s"], float)]
+    runs = [r for r in rows if isinstance(r["dense s"], (int, float))]
     return runs[-1]["dense s"] * (n_params / runs[-1]["P"]) ** 3 if runs else 0.0
 
 
