@@ -93,6 +93,30 @@ def test_batched_descent_equals_separate_runs_and_isolates_divergence():
     assert np.all(np.isnan(tr.loss[-1, 2]))
 
 
+@pytest.mark.parametrize("normalize", [None, "loss", "gradient"])
+@pytest.mark.parametrize("net", [lt.FullyConnected([3, 4, 4, 1]), lt.Residual(3, 3), lt.Diagonal(3, 3)],
+                         ids=["fully-connected", "residual", "diagonal"])
+def test_gradient_descent_iterates_equal_the_textbook_update(net, normalize):
+    """The fused simulator (buffers, step folded into the loss gradient) against p <- p - eta_k grad,
+    step by step (over many steps, round-off differences are amplified by the dynamics itself)."""
+    X, y = lt.data.separable_classification(12, 3, margin=0.2, seed=5)
+    loss = lt.LogisticLoss(X, y)
+    params = net.init(0.4, seed=6, batch=2)
+    run = lt.gradient_descent(net, loss, params, 0.05, 25, normalize=normalize)
+    for k in range(25):                     # each recorded step from the one before it
+        p = [rec[k] for rec in run.params]
+        theta = net.end_to_end(p)
+        grads = net.vjp(p, loss.grad(theta))
+        eta = np.full(2, 0.05)
+        if normalize == "loss":
+            eta = eta / loss.value(theta)
+        elif normalize == "gradient":
+            eta = eta / np.sqrt(sum(np.sum(g.reshape(2, -1) ** 2, axis=-1) for g in grads))
+        p = [a - eta.reshape((2,) + (1,) * (a.ndim - 1)) * g for a, g in zip(p, grads)]
+        for rec, a in zip(run.params, p):
+            np.testing.assert_allclose(rec[k + 1], a, rtol=1e-12, atol=1e-14)
+
+
 def test_normalized_gradient_descent_on_separable_data_drives_loss_to_zero():
     X, y = lt.data.separable_classification(20, 3, margin=0.3, seed=12)
     net = lt.FullyConnected([3, 1])
