@@ -114,7 +114,7 @@ SHOWN = """async (box) => {
       .find(s => JSON.parse(s.textContent).model_id === box);
   const root = script.parentElement;
   root.setAttribute('data-test-box', box);
-  const handles = Array.from(root.querySelectorAll('.noUi-handle'));
+  const handles = Array.from(root.querySelectorAll('.noUi-handle, .widget-toggle-buttons'));
   const imgs = Array.from(root.querySelectorAll('img')).filter(i => i.offsetParent !== null);
   let data = null;
   if (imgs.length === 1) {
@@ -122,7 +122,10 @@ SHOWN = """async (box) => {
     let s = ''; for (const b of bytes) s += String.fromCharCode(b);
     data = btoa(s);
   }
-  return {indices: handles.map(h => Math.round(Number(h.getAttribute('aria-valuenow')))),
+  const index = (h) => h.classList.contains('widget-toggle-buttons')     // buttons: the pressed one
+      ? Array.from(h.querySelectorAll('button')).findIndex(b => b.classList.contains('mod-active'))
+      : Math.round(Number(h.getAttribute('aria-valuenow')));           // slider: its handle
+  return {indices: handles.map(index),
           visible: imgs.length, data: data};
 }"""
 
@@ -131,11 +134,15 @@ def shown(page, box):
     return page.evaluate(SHOWN, box)
 
 
-def move(page, box, j, key):
+def move(page, box, j, key, index):
+    """Move control ``j`` one step (a slider by the arrow ``key``; buttons by a click on a neighbour)."""
     root = page.locator(f'[data-test-box="{box}"]')
-    handle = root.locator(".noUi-handle").nth(j)
-    handle.focus()
-    handle.press(key)
+    control = root.locator(".noUi-handle, .widget-toggle-buttons").nth(j)
+    if "widget-toggle-buttons" in (control.get_attribute("class") or ""):
+        control.locator("button").nth(index + (1 if key == "ArrowRight" else -1)).click()
+    else:
+        control.focus()
+        control.press(key)
     page.wait_for_timeout(300)
     return root
 
@@ -174,7 +181,7 @@ def test_every_control_switches_to_its_precomputed_frame(browser, server, path):
     page, problems = open_page(browser, server, path)
     for n, ex in enumerate(explorers(widget_state(path))):
         page.wait_for_function(SHOWN.replace("async (box) => {", "(box) => {").split("const imgs")[0]
-                               + "return handles.length > 0; }", arg=ex["box"])
+                               + f"return handles.length === {len(ex['sizes'])}; }}", arg=ex["box"])
         now = shown(page, ex["box"])
         assert now["visible"] == 1 and now["data"] == ex["frame"](now["indices"])
         stem = f"{Path(path).stem}-widget{n}"
@@ -183,7 +190,8 @@ def test_every_control_switches_to_its_precomputed_frame(browser, server, path):
             if size < 2:
                 continue
             before = now
-            root = move(page, ex["box"], j, "ArrowRight" if before["indices"][j] < size - 1 else "ArrowLeft")
+            root = move(page, ex["box"], j, "ArrowRight" if before["indices"][j] < size - 1 else "ArrowLeft",
+                        before["indices"][j])
             now = shown(page, ex["box"])
             assert now["indices"][j] != before["indices"][j], f"control {j} did not move"
             assert now["visible"] == 1, "exactly one frame must be visible"

@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as W
+import numpy as np
 from matplotlib.figure import Figure
 
 from .plotting import STYLE, figure_png
@@ -24,12 +25,27 @@ def _label(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _control(name: str, values: list[Any], value: Any) -> W.SelectionSlider | W.ToggleButtons:
+    """A slider for a numeric grid; buttons for named choices (their labels are never clipped)."""
+    options = [(_label(v), v) for v in values]
+    if all(_is_number(v) for v in values):
+        return W.SelectionSlider(options=options, value=value, description=name, continuous_update=True,
+                                 style={"description_width": "initial"})
+    return W.ToggleButtons(options=options, value=value, description=name,
+                           style={"description_width": "initial", "button_width": "auto"})
+
+
 class FigureExplorer(W.VBox):
     """A column of selection controls above a stack of precomputed figure frames.
 
     Attributes
     ----------
-    controls : dict of str to ipywidgets.SelectionSlider
+    controls : dict of str to ipywidgets.SelectionSlider or ipywidgets.ToggleButtons
+        A slider for each numeric grid, a row of buttons for each grid of named choices.
     frames : dict of tuple to bytes
         The PNG of every grid point, keyed by the tuple of control values.
     draw_seconds : dict of tuple to float
@@ -40,7 +56,7 @@ class FigureExplorer(W.VBox):
         paid once, when the explorer is built; moving a control then only swaps images.
     """
 
-    def __init__(self, controls: dict[str, W.SelectionSlider], frames: dict[tuple, bytes],
+    def __init__(self, controls: dict[str, W.SelectionSlider | W.ToggleButtons], frames: dict[tuple, bytes],
                  seconds: tuple[dict[tuple, float], dict[tuple, float]], stack: W.Widget, links: list[Any]):
         super().__init__([W.VBox(list(controls.values())), stack])   # one row per control: long labels never overlap
         self.controls, self.frames, self._links = controls, frames, links
@@ -72,7 +88,8 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     Returns
     -------
     FigureExplorer
-        A widget: one slider per control and the frames, linked in the browser.
+        A widget: one control per grid (a slider, or buttons for named choices) and the frames,
+        linked in the browser.
     """
     if not controls:
         raise ValueError("controls must name at least one control and its values")
@@ -103,19 +120,16 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
                 gc.collect()   # free this frame's figure (reference cycles) now, not in a later draw
     finally:
         gc.unfreeze()
-    sliders = {k: W.SelectionSlider(options=[(_label(v), v) for v in grids[k]],
-                                    value=initial.get(k, grids[k][0]), description=k,
-                                    continuous_update=True, style={"description_width": "initial"})
-               for k in names}
+    widgets = {k: _control(k, grids[k], initial.get(k, grids[k][0])) for k in names}
     links: list[Any] = []
 
     def level(i: int, prefix: tuple) -> W.Widget:
         if i == len(names):
             return W.Image(value=frames[prefix], format="png")
-        slider = sliders[names[i]]
+        control = widgets[names[i]]
         node = W.Stack([level(i + 1, prefix + (v,)) for v in grids[names[i]]],
-                       selected_index=slider.index)
-        links.append(W.jslink((slider, "index"), (node, "selected_index")))
+                       selected_index=control.index)
+        links.append(W.jslink((control, "index"), (node, "selected_index")))
         return node
 
-    return FigureExplorer(sliders, frames, (draw_seconds, render_seconds), level(0, ()), links)
+    return FigureExplorer(widgets, frames, (draw_seconds, render_seconds), level(0, ()), links)

@@ -25,6 +25,19 @@ def test_explorer_renders_every_grid_point_and_links_every_stack():
     assert repr(w) == "FigureExplorer(a in [1, 2, 3], b in [0.5, 1]; 6 frames)"
 
 
+def test_numeric_grids_get_sliders_and_named_choices_get_buttons():
+    import ipywidgets as W
+
+    def draw_named(fig, kind, b):
+        fig.add_subplot().plot([0, 1], [len(kind), b])
+
+    w = lt.widgets.explorer(draw_named, {"kind": ["diagonal", "convolutional"], "b": [1, 2.5]},
+                            initial={"kind": "convolutional"})
+    assert isinstance(w.controls["kind"], W.ToggleButtons) and isinstance(w.controls["b"], W.SelectionSlider)
+    assert w.controls["kind"].index == 1 and w.children[1].selected_index == 1   # linked by index
+    assert repr(w) == "FigureExplorer(kind in [diagonal, convolutional], b in [1, 2.5]; 4 frames)"
+
+
 def test_explorer_frames_are_reproducible():
     a = lt.widgets.explorer(draw, {"a": [1], "b": [2.0]})
     b = lt.widgets.explorer(draw, {"a": [1], "b": [2.0]})
