@@ -234,6 +234,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                         a[bad] = old[bad]
                 if batch:
                     eta = np.where(diverged < 0, step, 0.0)
+                    g = np.where(np.reshape(diverged >= 0, g_shape), 0.0, g)   # inf * 0 would be NaN
             alive = diverged < 0
             if k == steps[r]:
                 rec_loss[r] = np.where(alive, value, np.nan)

@@ -117,6 +117,18 @@ def test_gradient_descent_iterates_equal_the_textbook_update(net, normalize):
             np.testing.assert_allclose(rec[k + 1], a, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("normalize", [None, "loss", "gradient"])
+def test_a_member_with_an_infinite_gradient_keeps_finite_parameters(normalize):
+    X, y = lt.data.separable_classification(10, 2, margin=0.2, seed=3)
+    net, loss = lt.FullyConnected([2, 1]), lt.ExponentialLoss(X, y)
+    w = lt.theory.l2_max_margin(X, y)
+    params = [np.stack([0.1 * w, -800.0 * w])[:, None, :]]     # member 1: exp(800 * margin) overflows
+    run = lt.gradient_descent(net, loss, params, 0.1, 20, normalize=normalize)
+    assert list(run.diverged_step) == [-1, 0]
+    np.testing.assert_array_equal(run.final_params[0][1], params[0][1])   # never moved, still finite
+    assert np.isfinite(run.loss[-1, 0]) and np.isnan(run.loss[-1, 1])
+
+
 def test_normalized_gradient_descent_on_separable_data_drives_loss_to_zero():
     X, y = lt.data.separable_classification(20, 3, margin=0.3, seed=12)
     net = lt.FullyConnected([3, 1])
