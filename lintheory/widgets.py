@@ -106,7 +106,9 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     draw_seconds: dict[tuple, float] = {}
     render_seconds: dict[tuple, float] = {}
     import matplotlib as mpl
-    gc.freeze()     # what is alive now is not scanned again while the frames are made
+    freeze = gc.get_freeze_count() == 0   # a caller's own freeze is left alone
+    if freeze:
+        gc.freeze()     # what is alive now is not scanned again while the frames are made
     try:
         with mpl.rc_context(STYLE):
             for combo in itertools.product(*(grids[k] for k in names)):
@@ -119,7 +121,8 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
                 del fig
                 gc.collect()   # free this frame's figure (reference cycles) now, not in a later draw
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
     widgets = {k: _control(k, grids[k], initial.get(k, grids[k][0])) for k in names}
     links: list[Any] = []
 

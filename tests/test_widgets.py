@@ -64,8 +64,15 @@ def test_explorer_leaves_the_garbage_collector_as_it_found_it():
     def broken(fig, a):
         raise RuntimeError("draw failed")
 
+    before = gc.get_freeze_count()
     lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5]})
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == before
     with pytest.raises(RuntimeError, match="draw failed"):
         lt.widgets.explorer(broken, {"a": [1]})
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == before
+    gc.freeze()                                   # a caller's own freeze survives the explorer
+    try:
+        lt.widgets.explorer(draw, {"a": [1], "b": [0.5]})
+        assert gc.get_freeze_count() > 0          # not thawed (thawing empties it)
+    finally:
+        gc.unfreeze()
