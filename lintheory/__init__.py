@@ -6,6 +6,7 @@ closed forms from the papers live in :mod:`lintheory.theory`.
 """
 
 from . import data, metrics, plotting, theory, widgets
+from .display import glue
 from .dynamics import Trajectory, gradient_descent, gradient_flow
 from .losses import ExponentialLoss, LogisticLoss, Loss, SquaredLoss
 from . import sweeps
@@ -19,5 +20,5 @@ __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
            "TensorNetwork", "DecomposableTensorNetwork",
            "Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss",
            "Trajectory", "gradient_flow", "gradient_descent",
-           "sweep", "SweepResult",
+           "sweep", "SweepResult", "glue",
            "data", "metrics", "plotting", "sweeps", "theory", "widgets"]

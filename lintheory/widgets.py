@@ -7,6 +7,7 @@ static HTML shows the matching figure; in a notebook the same widget responds in
 
 from __future__ import annotations
 
+import base64
 import gc
 import itertools
 import time
@@ -62,6 +63,18 @@ class FigureExplorer(W.VBox):
         self.controls, self.frames, self._links = controls, frames, links
         self.draw_seconds, self.render_seconds = seconds
 
+    def current_frame(self) -> bytes:
+        """The PNG shown for the controls' current values."""
+        return self.frames[tuple(c.value for c in self.controls.values())]
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict | None:
+        """The live widget, plus its current frame as a plain image for viewers with no widget manager
+        (GitHub, nbviewer): they show the image, the book and Jupyter show the widget."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["image/png"] = base64.b64encode(self.current_frame()).decode("ascii")
+        return bundle
+
     def __repr__(self) -> str:
         grid = ", ".join(f"{k} in [{', '.join(label for label, _ in c.options)}]"
                          for k, c in self.controls.items())
@@ -70,7 +83,8 @@ class FigureExplorer(W.VBox):
 
 def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *,
              initial: Mapping[str, Any] | None = None, figsize: tuple[float, float] = (6.4, 3.6),
-             dpi: int = 72) -> FigureExplorer:
+             dpi: int = 72, density: int = 2, colors: int | None = 64,
+             alt: str | Callable[..., str] = "Interactive figure") -> FigureExplorer:
     """Build an interactive figure from a drawing function and a grid of control values.
 
     Parameters
@@ -83,7 +97,18 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     initial : mapping, optional
         Values shown first (default: the first value of each control).
     figsize, dpi
-        Size of every frame; keep frames x image size small so the page stays light.
+        Size of every frame in inches, and CSS pixels per inch: a frame is shown
+        ``figsize[0] * dpi`` CSS pixels wide.
+    density : int, default 2
+        Image pixels per CSS pixel: 2 renders every frame at ``density * dpi`` so it is sharp on
+        high-density (retina, phone) screens.
+    colors : int or None, default 64
+        Palette size of each frame (see :func:`lintheory.plotting.figure_png`): keeps a 2x frame
+        smaller than an RGBA 1x one. None keeps full color.
+    alt : str or callable, default "Interactive figure"
+        Text alternative of each frame (the image's ``tooltip``; the book copies it to the ``alt``
+        attribute). A string is followed by the frame's control values, ``"<alt> (scale = 0.3, width =
+        16)"``; a callable is called as ``alt(**values)`` and returns the whole text.
 
     Returns
     -------
@@ -93,6 +118,8 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     """
     if not controls:
         raise ValueError("controls must name at least one control and its values")
+    if not (isinstance(density, (int, np.integer)) and density >= 1):
+        raise ValueError(f"density must be a positive int (image pixels per CSS pixel), got {density!r}")
     names = list(controls)
     grids = {k: list(v) for k, v in controls.items()}
     for k, v in grids.items():
@@ -116,7 +143,7 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
                 fig = Figure(figsize=figsize, layout="constrained")
                 draw(fig, **dict(zip(names, combo)))
                 drawn = time.perf_counter()
-                frames[combo] = figure_png(fig, dpi=dpi)
+                frames[combo] = figure_png(fig, dpi=dpi * density, colors=colors)
                 draw_seconds[combo], render_seconds[combo] = drawn - start, time.perf_counter() - drawn
                 del fig
                 gc.collect()   # free this frame's figure (reference cycles) now, not in a later draw
@@ -126,9 +153,16 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     widgets = {k: _control(k, grids[k], initial.get(k, grids[k][0])) for k in names}
     links: list[Any] = []
 
+    def describe(combo: tuple) -> str:
+        values = dict(zip(names, combo))
+        if callable(alt):
+            return str(alt(**values))
+        return f"{alt} ({', '.join(f'{k} = {_label(v)}' for k, v in values.items())})"
+
     def level(i: int, prefix: tuple) -> W.Widget:
         if i == len(names):
-            return W.Image(value=frames[prefix], format="png")
+            return W.Image(value=frames[prefix], format="png", width=str(round(figsize[0] * dpi)),
+                           tooltip=describe(prefix))
         control = widgets[names[i]]
         node = W.Stack([level(i + 1, prefix + (v,)) for v in grids[names[i]]],
                        selected_index=control.index)

@@ -53,3 +53,70 @@ def test_checker_catches_bad_notebooks(tmp_path):
     assert any("execution counts" in f for f in found)
     assert any("NameError" in f for f in found)
     assert any("not saved" in f for f in found)
+
+
+def _tools():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "notebook_macros", Path(__file__).resolve().parent.parent / "tools" / "notebook_macros.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def macro_problems(path: Path) -> list[str]:
+    """The notebook must open with the macro cell generated from _config.yml, and every macro of the
+    book that its markdown uses must be defined there (so it renders outside the book)."""
+    import re
+    tools = _tools()
+    nb = json.loads(path.read_text())
+    first = nb["cells"][0] if nb["cells"] else {}
+    found = []
+    source = "".join(first.get("source", ""))
+    if first.get("id") != tools.CELL_ID or source != tools.macro_cell_source():
+        found.append("the first cell is not the macro cell of _config.yml: run python tools/notebook_macros.py")
+    defined = set(re.findall(r"\\newcommand\{\\(\w+)\}", source))
+    book = set(tools.book_macros())
+    for cell in nb["cells"][1:]:
+        if cell["cell_type"] != "markdown":
+            continue
+        used = set(re.findall(r"\\([A-Za-z]+)", "".join(cell["source"])))
+        for name in sorted((used & book) - defined):
+            found.append(f"\\{name} is used but not defined in the notebook")
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_defines_every_book_macro_it_uses(path):
+    assert macro_problems(path) == []
+
+
+def test_macro_checker_catches_a_missing_definition(tmp_path):
+    tools = _tools()
+    cell = {"cell_type": "markdown", "id": tools.CELL_ID, "metadata": {},
+            "source": tools.macro_cell_source().replace("\\newcommand{\\lmax}{\\lambda_{\\max}}", "")}
+    nb = {"cells": [cell, {"cell_type": "markdown", "metadata": {}, "source": "$\\lmax(H)$"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "bad.ipynb"
+    path.write_text(json.dumps(nb))
+    found = macro_problems(path)
+    assert any("not the macro cell" in f for f in found) and any("\\lmax is used" in f for f in found)
+
+
+def test_display_math_is_never_inside_a_paragraph():
+    """A $$ display touching a line of prose is not parsed as math by MyST (raw dollars in the book)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "fix_display_math", Path(__file__).resolve().parent.parent / "tools" / "fix_display_math.py")
+    fixer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixer)
+    assert fixer.embedded_displays("text\n$$\nx\n$$\nmore") == [2]        # the checker can fail
+    root = Path(__file__).resolve().parent.parent
+    found = [f"{p.name}: line {n}" for p in sorted(root.glob("*.md")) if p.name != "README.md"
+             for n in fixer.embedded_displays(p.read_text())]
+    for path in NOTEBOOKS:
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] == "markdown":
+                found += [f"{path.name} cell {i}: line {n}"
+                          for n in fixer.embedded_displays("".join(cell["source"]))]
+    assert found == [], "run python tools/fix_display_math.py"

@@ -76,3 +76,42 @@ def test_explorer_leaves_the_garbage_collector_as_it_found_it():
         assert gc.get_freeze_count() > 0          # not thawed (thawing empties it)
     finally:
         gc.unfreeze()
+
+
+def test_frames_are_high_density_palette_pngs_shown_at_css_size():
+    import io
+
+    from PIL import Image
+    w = lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5]}, figsize=(4.0, 3.0), dpi=72)
+    image = Image.open(io.BytesIO(w.frames[(1, 0.5)]))
+    assert image.size == (576, 432) and image.mode == "P"       # 2 x 72 dpi, 64-color palette
+    leaf = w.children[1].children[0].children[0]               # stack a -> stack b -> image
+    assert leaf.width == "288"                                   # shown at figsize x dpi CSS pixels
+    full = lt.widgets.explorer(draw, {"a": [1], "b": [0.5]}, density=1, colors=None)
+    assert Image.open(io.BytesIO(full.frames[(1, 0.5)])).mode == "RGBA"
+    with pytest.raises(ValueError, match="density"):
+        lt.widgets.explorer(draw, {"a": [1]}, density=0)
+
+
+def test_the_widget_carries_its_current_frame_as_a_static_image():
+    import base64
+    w = lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5, 1.0]}, initial={"a": 2, "b": 1.0})
+    bundle = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == w.frames[(2, 1.0)] == w.current_frame()
+    w.controls["a"].value = 1
+    assert w.current_frame() == w.frames[(1, 1.0)]
+
+
+def test_figure_png_rejects_a_bad_palette():
+    from matplotlib.figure import Figure
+    with pytest.raises(ValueError, match="colors"):
+        lt.plotting.figure_png(Figure(), colors=1)
+
+
+def test_every_frame_has_a_text_alternative_naming_its_values():
+    w = lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5]}, alt="Line from a to b")
+    leaves = [stack.children[0] for stack in w.children[1].children]
+    assert [leaf.tooltip for leaf in leaves] == ["Line from a to b (a = 1, b = 0.5)", "Line from a to b (a = 2, b = 0.5)"]
+    w = lt.widgets.explorer(draw, {"a": [1], "b": [0.5]}, alt=lambda a, b: f"slope {b - a:g}")
+    assert w.children[1].children[0].children[0].tooltip == "slope -0.5"
