@@ -28,9 +28,10 @@ def spectral_params(U, V, w0):
 def half_time_from_recursion(sig, lam, eta, delta, n):
     w = np.full_like(sig, np.exp(-delta))
     k_half = np.full(sig.shape, -1)
-    for k in range(1, n + 1):
-        w = w * (1 + eta * (sig - lam * w)) ** 2
-        k_half = np.where((k_half < 0) & (w >= sig / lam / 2), k, k_half)
+    with np.errstate(over="ignore", invalid="ignore"):        # steps eta sigma > 2 may diverge later on
+        for k in range(1, n + 1):
+            w = w * (1 + eta * (sig - lam * w)) ** 2
+            k_half = np.where((k_half < 0) & (w >= sig / lam / 2), k, k_half)
     return k_half
 
 
@@ -229,3 +230,66 @@ def test_critical_points_are_stationary_and_contain_plateaus_and_rrr():
     X, Y, Sx, Sxy, U, V = problem(np.array([4.0, 1.0, 0.2]), np.array([2.0, 1.5, 1.0]), seed=5)
     # sigma^2/lambda = (1, 2.25, 5): mode 1 (largest sigma) is the LAST eigen-direction
     assert np.allclose(lt.theory.critical_point(Sx, Sxy, [2]), lt.theory.plateau_solution(Sx, Sxy, 1), atol=1e-10)
+
+
+def test_half_time_bracket_contains_measured_gd_half_times(spectral_run):
+    """thm-ch4-sequential (2): A <= k_half < A + 1 + 1/(g ln g), g = 1 + eta sigma, A = (delta + ln(sigma/2lambda))/(2 ln g)."""
+    eta, delta = spectral_run["eta"], spectral_run["delta"]
+    g = 1 + eta * SIG
+    lower = (delta + np.log(SIG / (2 * LAM))) / (2 * np.log(g))       # the theorem's bracket, before looking at GD
+    upper = lower + 1 + 1 / (g * np.log(g))
+    r, U, V = spectral_run["run"], spectral_run["U"], spectral_run["V"]
+    measured = (np.einsum("dq,tdp,pq->tq", U, r.theta, V) >= SIG / LAM / 2).argmax(axis=0)
+    assert np.all((lower <= measured) & (measured < upper))
+    lo, hi = lt.theory.half_time_bounds(SIG, LAM, eta, delta)
+    assert np.allclose(lo, lower) and np.allclose(hi, upper)
+
+
+def test_half_time_bracket_for_random_modes_and_large_steps():
+    rng = np.random.default_rng(21)
+    sig, lam = rng.uniform(0.2, 4.0, 400), rng.uniform(0.2, 4.0, 400)
+    eta, delta = rng.uniform(0.005, 2.5, 400) / sig, rng.uniform(3.0, 50.0, 400)   # up to eta sigma = 2.5
+    keep = np.exp(-delta) < sig / (2 * lam)
+    sig, lam, eta, delta = sig[keep], lam[keep], eta[keep], delta[keep]
+    g = 1 + eta * sig
+    lower = (delta + np.log(sig / (2 * lam))) / (2 * np.log(g))
+    upper = lower + 1 + 1 / (g * np.log(g))
+    k = half_time_from_recursion(sig, lam, eta, delta, int(upper.max()) + 2)
+    assert np.all(k > 0) and np.all((lower <= k) & (k < upper))
+
+
+def _mode_map(w, r):
+    """The mode map in the rescaled variable u = lambda w / sigma, with r = eta sigma."""
+    return w * (1 + r * (1 - w)) ** 2
+
+
+def test_mode_map_stays_bounded_up_to_eta_sigma_2_from_the_invariant_interval():
+    """thm-ch4-stepsize (3), bounded side: [0, 1 + 2/r] is invariant iff 4(1+r)^3/(27 r) <= 1 + 2/r iff r <= 2."""
+    threshold = 2.0                                        # the theorem's exact threshold eta * sigma
+    for r in (threshold - 1e-3, threshold):
+        p = 1 + 2 / r                                      # third fixed point
+        assert np.isclose(_mode_map(p, r), p)
+        u = np.linspace(0.0, p, 200_001)
+        assert _mode_map(u, r).max() <= p * (1 + 1e-12)    # the interval is invariant (checked on a fine grid)
+        assert np.isclose(_mode_map(u, r).max(), max(4 * (1 + r) ** 3 / (27 * r), p), rtol=1e-8)
+        orbit = lt.theory.mode_recursion(1.0, 1.0, r, np.array([0.01, 0.3, (1 + r) / (3 * r)]), 20_000)
+        assert np.all(np.isfinite(orbit)) and orbit.max() <= p * (1 + 1e-9)
+        assert lt.theory.mode_peak(1.0, 1.0, r) <= lt.theory.mode_invariant_interval(1.0, 1.0, r) * (1 + 1e-12)
+    assert lt.theory.mode_divergence_threshold(1.7) == pytest.approx(threshold / 1.7)
+
+
+def test_mode_map_diverges_just_above_eta_sigma_2():
+    """thm-ch4-stepsize (3), unbounded side: for r > 2 the peak exceeds p and its neighbourhood escapes to infinity."""
+    threshold = 2.0
+    for eps in (1e-1, 1e-2, 1e-3):
+        r = threshold + eps
+        p, uc = 1 + 2 / r, (1 + r) / (3 * r)
+        assert 0 < uc < 1 and _mode_map(uc, r) > p
+        starts = uc + np.array([-1e-3, 0.0, 1e-3]) * eps  # an interval of starting points inside (0, w*)
+        orbit = lt.theory.mode_recursion(1.0, 1.0, r, starts, 200)
+        assert np.all(~(np.abs(orbit) < 1e6).all(axis=0))
+        assert np.allclose(lt.theory.mode_peak(1.0, 1.0, r), 4 * (1 + r) ** 3 / (27 * r))
+    # the generic orbit of the chapter, w0 = 0.01, also leaves: (r - 2)(2r + 5)^2 = 4(1+r)^3 - 27(r + 2)
+    assert np.allclose(np.polymul([1, -2], np.polymul([2, 5], [2, 5])), np.polysub(4 * np.poly1d([1, 1]) ** 3, [27, 54]))
+    w = lt.theory.mode_recursion(1.0, 1.0, threshold + 1e-3, 0.01, 5000)
+    assert not np.all(np.abs(w) < 1e6)

@@ -23,7 +23,8 @@ from ..networks import Network, Params
 
 __all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
            "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
-           "modified_loss_gradient"]
+           "modified_loss_gradient", "half_time_bounds", "mode_invariant_interval", "mode_peak",
+           "mode_divergence_threshold"]
 
 
 def _positive(name: str, value: Any) -> np.ndarray:
@@ -321,3 +322,83 @@ def modified_loss_gradient(net: Network, loss: Loss, params: Sequence[Any], eta:
     grads = net.vjp(params, loss.grad(net.end_to_end(params)))
     Hg = hvp(net, loss, params, grads)
     return [g + eta / 2 * h for g, h in zip(grads, Hg)]
+
+
+def half_time_bounds(sigma: Any, lam: Any, eta: Any, delta: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Rigorous bracket of the half-time of the mode recursion started at :math:`w_0 = e^{-\\delta}`.
+
+    With :math:`g = 1 + \\eta\\sigma` and :math:`A = (\\delta + \\ln\\frac{\\sigma}{2\\lambda})/(2\\ln g)`,
+    the first iteration :math:`K` with :math:`w_K \\ge \\sigma/(2\\lambda)` of :func:`mode_recursion` satisfies
+
+    .. math:: A \\;\\le\\; K \\;<\\; A + 1 + \\frac{1}{g\\ln g}
+
+    for every step :math:`\\eta > 0`, provided :math:`e^{-\\delta} < \\sigma/(2\\lambda)`. Lower bound:
+    :math:`w_{k+1} \\le g^2w_k`. Upper bound: below the half level
+    :math:`w_{k+1} \\ge (1 + \\eta\\sigma/2)^2w_k` (so the past iterates sum to less than
+    :math:`\\frac{\\sigma}{2\\lambda}\\frac{1}{\\eta\\sigma}`) and
+    :math:`\\ln w_{k+1} \\ge \\ln w_k + 2\\ln g - 4\\eta\\lambda w_k/g`. Hence
+    :math:`K = \\delta/(2\\ln(1+\\eta\\sigma)) + O(1)` (derived in this course, Chapter 4).
+
+    Parameters
+    ----------
+    sigma, lam, eta, delta : array_like
+        Positive; broadcast together.
+
+    Returns
+    -------
+    lower, upper : ndarray
+        :math:`A` and :math:`A + 1 + 1/(g\\ln g)`.
+    """
+    sigma, lam, eta = _positive("sigma", sigma), _positive("lam", lam), _positive("eta", eta)
+    delta = _positive("delta", delta)
+    if np.any(np.exp(-delta) >= sigma / (2 * lam)):
+        raise ValueError("delta is too small: need exp(-delta) < sigma / (2 lam)")
+    g = 1 + eta * sigma
+    lower = (delta + np.log(sigma / (2 * lam))) / (2 * np.log(g))
+    return lower, lower + 1 + 1 / (g * np.log(g))
+
+
+def mode_invariant_interval(sigma: Any, lam: Any, eta: Any) -> np.ndarray:
+    """Right end of the candidate invariant interval of the mode map: its third fixed point.
+
+    .. math:: f(w) = w\\big(1 + \\eta(\\sigma - \\lambda w)\\big)^2,\\qquad
+              f(w) = w \\iff w \\in \\Big\\{0,\\ \\frac{\\sigma}{\\lambda},\\
+              p = \\frac{\\sigma}{\\lambda}\\Big(1 + \\frac{2}{\\eta\\sigma}\\Big)\\Big\\} .
+
+    :math:`p` is repelling and every orbit that exceeds it increases to :math:`+\\infty`;
+    :math:`[0, p]` is forward-invariant iff :func:`mode_peak` :math:`\\le p`, i.e. iff
+    :math:`\\eta\\sigma \\le 2` (derived in this course, Chapter 4).
+
+    Returns
+    -------
+    ndarray
+        :math:`p`, broadcast over the arguments.
+    """
+    sigma, lam, eta = _positive("sigma", sigma), _positive("lam", lam), _positive("eta", eta)
+    return sigma / lam * (1 + 2 / (eta * sigma))
+
+
+def mode_peak(sigma: Any, lam: Any, eta: Any) -> np.ndarray:
+    """Value of the mode map at its critical point :math:`w_c = \\frac{\\sigma}{\\lambda}\\frac{1+r}{3r}`, :math:`r = \\eta\\sigma`.
+
+    .. math:: f(w_c) = \\frac{\\sigma}{\\lambda}\\,\\frac{4(1 + r)^3}{27\\,r} ,
+
+    the maximum of :math:`f` on :math:`[0, (1+r)\\sigma/(r\\lambda)]` (where :math:`f` falls back to 0). Since
+    :math:`4(1+r)^3 - 27(r+2) = (r-2)(2r+5)^2`, it is at most :func:`mode_invariant_interval` iff
+    :math:`r \\le 2` (derived in this course, Chapter 4).
+    """
+    sigma, lam, eta = _positive("sigma", sigma), _positive("lam", lam), _positive("eta", eta)
+    r = eta * sigma
+    return sigma / lam * 4 * (1 + r) ** 3 / (27 * r)
+
+
+def mode_divergence_threshold(sigma: Any) -> np.ndarray:
+    """Largest step for which every orbit of the mode map started in :math:`[0, \\sigma/\\lambda]` stays bounded.
+
+    .. math:: \\eta_{\\max} = 2/\\sigma ,
+
+    against :math:`1/\\sigma` for the linear stability of :math:`\\sigma/\\lambda` and :math:`1/(2\\sigma)` for
+    monotone convergence. For :math:`\\eta\\sigma > 2` an open interval of starting points around
+    :math:`w_c` (see :func:`mode_peak`) is sent beyond :math:`p` and diverges (derived in this course, Chapter 4).
+    """
+    return 2 / _positive("sigma", sigma)
