@@ -293,3 +293,25 @@ def test_mode_map_diverges_just_above_eta_sigma_2():
     assert np.allclose(np.polymul([1, -2], np.polymul([2, 5], [2, 5])), np.polysub(4 * np.poly1d([1, 1]) ** 3, [27, 54]))
     w = lt.theory.mode_recursion(1.0, 1.0, threshold + 1e-3, 0.01, 5000)
     assert not np.all(np.abs(w) < 1e6)
+
+
+def test_generic_init_half_times_follow_effective_mode_sizes():
+    """Observed (not proved): from a generic small init, mode i starts at the squared norm of the part of
+    s_i = (W1 u_i + W2^T v_i)/2 orthogonal to s_1..s_{i-1}; the exact recursion from there gives its half-time."""
+    X, Y, Sx, Sxy, U, V = problem(LAM, SIG, seed=3)
+    net, eta = lt.FullyConnected([5, 5, 5]), 0.05
+    params = net.init(np.exp(-14.0) / np.sqrt(5), seed=17, batch=4)
+    W1, W2 = params
+    s = (np.einsum("bhd,dq->bqh", W1, U) + np.einsum("bmh,mq->bqh", W2, V)) / 2
+    w_eff = np.empty((4, 5))
+    for b in range(4):                                     # Gram-Schmidt, computed here independently
+        basis = []
+        for i in range(5):
+            v = s[b, i] - sum((e @ s[b, i]) * e for e in basis)
+            w_eff[b, i] = v @ v
+            basis.append(v / np.linalg.norm(v))
+    assert np.allclose(lt.theory.effective_mode_sizes(params, U, V), w_eff, rtol=1e-10)
+    predicted = np.array([half_time_from_recursion(SIG, LAM, eta, -np.log(w_eff[b]), 2500) for b in range(4)])
+    run = lt.gradient_descent(net, lt.SquaredLoss(X, Y), params, eta, 2500, keep_params=False)
+    measured = (np.einsum("dq,tbdp,pq->tbq", U, run.theta, V) >= SIG / LAM / 2).argmax(axis=0)
+    assert np.all(np.abs(measured - predicted) <= 2)

@@ -24,7 +24,7 @@ from ..networks import Network, Params
 __all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
            "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
            "modified_loss_gradient", "half_time_bounds", "mode_invariant_interval", "mode_peak",
-           "mode_divergence_threshold"]
+           "mode_divergence_threshold", "effective_mode_sizes"]
 
 
 def _positive(name: str, value: Any) -> np.ndarray:
@@ -402,3 +402,48 @@ def mode_divergence_threshold(sigma: Any) -> np.ndarray:
     :math:`w_c` (see :func:`mode_peak`) is sent beyond :math:`p` and diverges (derived in this course, Chapter 4).
     """
     return 2 / _positive("sigma", sigma)
+
+
+def effective_mode_sizes(params: Sequence[Any], U: Any, V: Any) -> np.ndarray:
+    """Effective initial strengths of the modes from a generic small initialisation (a heuristic).
+
+    For ``FullyConnected([d, h, m])`` with layers :math:`W_1` (``(h, d)``) and :math:`W_2` (``(m, h)``), the
+    hidden vectors of mode :math:`i` are :math:`\\alpha_i = W_1u_i` and :math:`\\beta_i = W_2^\\top v_i`. While
+    :math:`\\theta` is small, gradient descent multiplies :math:`s_i = (\\alpha_i + \\beta_i)/2` by
+    :math:`1 + \\eta\\sigma_i` per step and :math:`(\\alpha_i - \\beta_i)/2` by :math:`1 - \\eta\\sigma_i`, so
+    :math:`u_i^\\top\\theta v_i \\approx \\|s_i\\|^2(1+\\eta\\sigma_i)^{2k}`. Modes learned earlier occupy the
+    hidden directions of their :math:`s_j`; the size returned for mode :math:`i` is that of the part of
+    :math:`s_i` orthogonal to :math:`s_1, \\dots, s_{i-1}` (Gram-Schmidt in the order of the columns):
+
+    .. math:: w_{\\text{eff}, i} = \\big\\|P^\\perp_{s_1,\\dots,s_{i-1}}\\,s_i\\big\\|^2 .
+
+    Using :math:`\\delta_i = -\\ln w_{\\text{eff}, i}` in :func:`half_times` predicts the half-times from a
+    generic initialisation (observed numerically in Chapter 4, not proved).
+
+    Parameters
+    ----------
+    params : sequence of two arrays
+        Layers of ``FullyConnected([d, h, m])``, shapes ``(..., h, d)`` and ``(..., m, h)``.
+    U, V : array_like, shapes (d, q) and (m, q)
+        Shared singular vectors, columns in the order in which the modes are learned (decreasing sigma).
+
+    Returns
+    -------
+    ndarray, shape ``(..., q)``
+    """
+    if len(params) != 2:
+        raise ValueError(f"params must hold the two layers of a two-layer network, got {len(params)} arrays")
+    W1, W2 = as_array("params[0]", params[0]), as_array("params[1]", params[1])
+    U, V = as_array("U", U, ndim=2), as_array("V", V, ndim=2)
+    if W1.ndim < 2 or W2.ndim < 2 or W1.shape[-1] != U.shape[0] or W2.shape[-2] != V.shape[0] \
+            or W1.shape[-2] != W2.shape[-1] or U.shape[1] != V.shape[1]:
+        raise ValueError(f"shapes do not match: W1 {W1.shape}, W2 {W2.shape}, U {U.shape}, V {V.shape}")
+    s = (np.einsum("...hd,dq->...qh", W1, U) + np.einsum("...mh,mq->...qh", W2, V)) / 2
+    out = np.empty(s.shape[:-1])
+    for i in range(s.shape[-2]):
+        v = s[..., i, :]
+        if i:
+            Q = np.linalg.qr(np.swapaxes(s[..., :i, :], -1, -2))[0]
+            v = v - np.einsum("...hj,...j->...h", Q, np.einsum("...hj,...h->...j", Q, v))
+        out[..., i] = np.sum(v ** 2, axis=-1)
+    return out
