@@ -315,3 +315,16 @@ def test_generic_init_half_times_follow_effective_mode_sizes():
     run = lt.gradient_descent(net, lt.SquaredLoss(X, Y), params, eta, 2500, keep_params=False)
     measured = (np.einsum("dq,tbdp,pq->tbq", U, run.theta, V) >= SIG / LAM / 2).argmax(axis=0)
     assert np.all(np.abs(measured - predicted) <= 2)
+
+
+def test_new_functions_validate_their_arguments():
+    with pytest.raises(ValueError, match="delta"):
+        lt.theory.half_time_bounds(1.0, 1.0, 0.1, 0.1)          # exp(-0.1) is above the half level 0.5
+    with pytest.raises(ValueError, match="eta"):
+        lt.theory.mode_peak(1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="sigma"):
+        lt.theory.mode_divergence_threshold(-1.0)
+    with pytest.raises(ValueError, match="params"):
+        lt.theory.effective_mode_sizes([np.eye(2)], np.eye(2), np.eye(2))
+    with pytest.raises(ValueError, match="shapes"):
+        lt.theory.effective_mode_sizes([np.eye(3), np.eye(3)], np.eye(2), np.eye(2))
