@@ -328,3 +328,21 @@ def test_new_functions_validate_their_arguments():
         lt.theory.effective_mode_sizes([np.eye(2)], np.eye(2), np.eye(2))
     with pytest.raises(ValueError, match="shapes"):
         lt.theory.effective_mode_sizes([np.eye(3), np.eye(3)], np.eye(2), np.eye(2))
+
+
+@pytest.mark.parametrize("lam, sig", [([1.0, 1.5, 2.0], [3.0, 2.0, 1.0]), ([4.0, 1.0, 0.2], [2.0, 1.5, 1.0]),
+                                      ([1.0, 4.0, 0.2], [3.0, 2.0, 1.0])])
+def test_plateau_loss_gap_to_rrr(lam, sig):
+    """thm-ch4-plateaus (1)-(3): L(W^(r)) = L(0) - (1/2) sum_{i<=r} sigma_i^2/lambda_i, and the gap to rank-r RRR is
+    (1/2)(sum of the r largest sigma^2/lambda - sum over the r largest sigma), strictly positive iff the sets differ."""
+    lam, sig = np.array(lam), np.array(sig)
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=6)
+    loss = lt.SquaredLoss(X, Y)
+    ratio = sig ** 2 / lam
+    for r in (1, 2):
+        plateau = lt.theory.plateau_solution(Sx, Sxy, r)
+        rrr = lt.theory.reduced_rank_regression(X, Y, r)
+        predicted_gap = 0.5 * (np.sort(ratio)[::-1][:r].sum() - ratio[:r].sum())
+        assert np.isclose(loss.value(plateau), loss.value(np.zeros_like(plateau)) - 0.5 * ratio[:r].sum())
+        assert np.isclose(loss.value(plateau) - loss.value(rrr), predicted_gap, atol=1e-10)
+        assert (predicted_gap > 1e-9) == (set(np.argsort(-ratio)[:r]) != set(range(r)))
