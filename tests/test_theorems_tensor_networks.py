@@ -237,6 +237,14 @@ def test_lp_stationary_points_depth_two_is_the_l1_max_margin():
         assert T.l1_margin_gap(X, y, pts[0]) < 1e-9
 
 
+def test_lp_stationary_points_validation():
+    X, y = lt.data.separable_classification(30, 10, margin=0.3, seed=0)
+    with pytest.raises(ValueError):
+        T.lp_stationary_points(X, y, 3)                                # too many vertices to enumerate
+    with pytest.raises(ValueError):
+        T.lp_stationary_points(X[:4, :3], y[:3], 3)
+
+
 def test_l1_margin_gap_is_the_normalized_margin_ratio():
     X, y = _wide_classification()
     w1 = T.l1_max_margin(X, y)

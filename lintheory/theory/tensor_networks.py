@@ -230,6 +230,8 @@ def lp_kkt_residual(X: Any, y: Any, beta: Any, L: int, *, transform: Any = None,
     Zero coordinates of :math:`z` are held at zero (the stationarity notion of the non-convex case
     :math:`2/L < 1`; for ``L <= 2`` only stationarity on the support is checked).
     ``L = 1`` gives the :math:`\\ell_2` (SVM) problem, ``L = 2`` with ``T = I`` the :math:`\\ell_1` one.
+    For the convex :math:`\\ell_1` case, :func:`l1_margin_gap` is the exact test (it also checks the
+    off-support condition :math:`|(Z^\\top\\mu)_j| \\le 1` and needs no support threshold).
 
     Parameters
     ----------
