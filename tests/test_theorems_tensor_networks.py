@@ -365,9 +365,13 @@ def test_general_tensor_limit_directions_are_singular_vectors():
     """Theorem (general tensor): v_l -> singular vectors of M(sum mu_i y_i x_i), mu on the support vectors."""
     X, y = _wide_classification()
     net = lt.TensorNetwork.local_convolutional(4, [2, 4, 4])
-    unfold = lambda x: np.tensordot(x, net.tensor, axes=1).reshape(2, -1)
-    A = unfold(X[0]) @ unfold(X[1]).T
-    assert np.abs(A - A.T).max() > 0.1 * np.abs(A).max()               # not odeco
+    def commutator(tn):                                                # 0 for any odeco tensor (real or complex)
+        unfold = lambda x: np.tensordot(x, tn.tensor, axes=1).reshape(tn.tensor.shape[1], -1)
+        A, B = unfold(X[0]) @ unfold(X[1]).T, unfold(X[2]) @ unfold(X[3]).T
+        return np.abs(A @ B - B @ A).max() / (np.abs(A).max() * np.abs(B).max())
+    assert commutator(lt.TensorNetwork.convolutional(4, 3)) < 1e-12
+    assert commutator(lt.TensorNetwork.diagonal(4, 3)) < 1e-12
+    assert commutator(net) > 0.1                                       # not odeco
     tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), net.init(0.1, seed=0), 1e-2, 1300,
                              record_every=1300, keep_params=True, normalize="gradient")
     Z = y[:, None] * X
