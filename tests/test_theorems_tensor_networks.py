@@ -386,3 +386,18 @@ def test_general_tensor_limit_directions_are_singular_vectors():
             nm = m / np.linalg.norm(th)
             assert np.array_equal(np.flatnonzero(mu > 1e-3), np.flatnonzero(nm < nm.min() * 1.01))
     assert mis[1] < 1e-3 and mis[0] > 1e-2                             # measured 7.5e-5, from 0.25 at step 0
+
+
+def test_fully_connected_regression_limit_from_generic_initialization():
+    """theta_inf = theta_minl2 + (I - X^+ X) W_1(0)^T p(inf), p = (W_L ... W_2)^T (derived in the course)."""
+    X, y = _sparse_instance(41, n=2, d=4)
+    net = lt.FullyConnected([4, 3, 2, 1])
+    p0 = net.init(0.6, seed=3)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), p0, np.geomspace(1e-2, 1e6, 30), rtol=1e-10, atol=1e-13,
+                          method="LSODA")
+    W = [q[-1] for q in tr.params]
+    p = (W[2] @ W[1]).ravel()
+    formula = np.linalg.pinv(X) @ y + (np.eye(4) - np.linalg.pinv(X) @ X) @ p0[0].T @ p
+    assert np.allclose(X @ tr.theta[-1], y, atol=1e-8)
+    assert np.abs(tr.theta[-1] - formula).max() < 1e-7
+    assert np.linalg.norm(tr.theta[-1] - np.linalg.pinv(X) @ y) > 1e-2      # not the min-l2 point
