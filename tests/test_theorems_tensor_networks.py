@@ -187,14 +187,74 @@ def test_gradient_flow_limit_is_argmin_Q(L):
 
 
 # ---------------------------------------------------------------- classification (C3)
+def _wide_classification():
+    """n = 6, d = 4: the l1 and l2 max-margin directions are about 39 degrees apart."""
+    return lt.data.separable_classification(6, 4, margin=0.3, seed=42)
+
+
+def _deg(a, b):
+    return float(np.degrees(lt.metrics.angle(a, b)))
+
+
 def test_depth_two_diagonal_direction_is_l1_max_margin():
-    X, y = lt.data.separable_classification(8, 4, margin=0.3, seed=3)
-    net = lt.Diagonal(4, 2)
-    tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), [np.full(4, 0.1), np.zeros(4)], 1e-3, 22000,
-                             record_every=2000, normalize="loss", keep_params=False)
-    angle = lt.metrics.angle(tr.theta[-1], T.l1_max_margin(X, y))
-    assert angle < 5e-3                                          # radians (0.29 degrees)
-    assert lt.metrics.angle(tr.theta[-1], T.l2_max_margin(X, y)) > 10 * angle
+    X, y = _wide_classification()
+    w1, w2 = T.l1_max_margin(X, y), T.l2_max_margin(X, y)             # predictions, before training
+    assert _deg(w1, w2) > 30                                           # the data discriminate
+    tr = lt.gradient_descent(lt.Diagonal(4, 2), lt.ExponentialLoss(X, y), [np.full(4, 0.1), np.zeros(4)],
+                             1e-2, 4500, record_every=4500, normalize="gradient", keep_params=False)
+    th = tr.theta[-1]
+    assert _deg(th, w1) < 2.0                                          # measured 1.34
+    assert _deg(th, w2) > 30
+    assert T.l1_margin_gap(X, y, th) < 5e-3                            # measured 2.1e-3
+    assert T.l1_margin_gap(X, y, w2) > 2e-2                            # measured 2.8e-2: 13x the final gap
+
+
+def test_depth_three_diagonal_direction_is_l_two_thirds_kkt_point():
+    """Theorem (odeco classification), L = 3: the limit is one of the vertex KKT points of min ||theta||_{2/3}."""
+    X, y = _wide_classification()
+    kkt, vals = T.lp_stationary_points(X, y, 3)                        # prediction, before training
+    w1, w2 = T.l1_max_margin(X, y), T.l2_max_margin(X, y)
+    assert min(_deg(w2, p) for p in kkt) > 30                          # the l2 direction is not a candidate
+    tr = lt.gradient_descent(lt.Diagonal(4, 3), lt.ExponentialLoss(X, y), [np.full(4, 0.1)] * 2 + [np.zeros(4)],
+                             1e-2, 2000, record_every=2000, normalize="gradient", keep_params=False)
+    th = tr.theta[-1]
+    angles = sorted(_deg(th, p) for p in kkt)
+    assert angles[0] < 1e-2                                            # degrees; measured 3.4e-4
+    assert angles[1] > 30                                              # and no other candidate is close
+    assert _deg(th, w1) > 30                                           # depth 3 is not the l1 answer here
+    for p in kkt:                                                      # every listed point is stationary
+        assert T.lp_kkt_residual(X, y, p, 3) < 1e-8
+
+
+def test_lp_stationary_points_depth_two_is_the_l1_max_margin():
+    for seed in [3, 42, 7]:
+        X, y = lt.data.separable_classification(6, 4, margin=0.3, seed=seed)
+        pts, vals = T.lp_stationary_points(X, y, 2)
+        w1 = T.l1_max_margin(X, y)
+        assert len(pts) >= 1
+        assert np.isclose(vals[0], np.abs(w1).sum(), rtol=1e-9)
+        assert all(np.isclose(v, vals[0], rtol=1e-9) for v in vals)    # convex: KKT points are optimal
+        assert T.l1_margin_gap(X, y, pts[0]) < 1e-9
+
+
+def test_lp_stationary_points_validation():
+    X, y = lt.data.separable_classification(30, 10, margin=0.3, seed=0)
+    with pytest.raises(ValueError):
+        T.lp_stationary_points(X, y, 3)                                # too many vertices to enumerate
+    with pytest.raises(ValueError):
+        T.lp_stationary_points(X[:4, :3], y[:3], 3)
+
+
+def test_l1_margin_gap_is_the_normalized_margin_ratio():
+    X, y = _wide_classification()
+    w1 = T.l1_max_margin(X, y)
+    gamma = lambda th: np.min(y * (X @ th)) / np.abs(th).sum()
+    rng = np.random.default_rng(0)
+    for th in [T.l2_max_margin(X, y), w1 + 0.05 * rng.standard_normal(4)]:
+        assert np.isclose(T.l1_margin_gap(X, y, th), gamma(w1) / gamma(th) - 1, rtol=1e-8, atol=1e-12)
+    assert T.l1_margin_gap(X, y, 3.0 * w1) < 1e-12
+    with pytest.raises(ValueError):
+        T.l1_margin_gap(X, y, -w1)
 
 
 def test_kkt_residual_zero_at_max_margin_solutions():
@@ -235,3 +295,109 @@ def test_tensor_network_jvp_and_validation():
         lt.DecomposableTensorNetwork(np.eye(2), [np.ones((2, 2))])
     with pytest.raises(ValueError):
         T.argmin_Q(np.ones((2, 3)), np.ones(2), -1.0, 3)
+
+
+# ---------------------------------------------------------------- mirror flow, complex odeco, general tensors
+def test_regression_dynamics_are_the_mirror_flow_of_Q():
+    """d/dt grad Q(rho) = -grad L, i.e. rho' = -(Hess Q)^{-1} grad L, and grad Q(rho(t)) in range(X^T)."""
+    X, y = _sparse_instance(31)
+    L, alpha = 3, 0.2 * (1 + np.arange(6) / 3)
+    net, loss = lt.Diagonal(6, L), lt.SquaredLoss(X, y)
+    tr = lt.gradient_flow(net, loss, [alpha] * (L - 1) + [np.zeros(6)], np.geomspace(1e-2, 1e2, 8),
+                          rtol=1e-11, atol=1e-14, method="LSODA")
+    P = X.T @ np.linalg.pinv(X.T)
+    for k in range(1, len(tr.t)):
+        p, rho = [q[k] for q in tr.params], tr.theta[k]
+        g = loss.grad(rho)
+        v_net = -net.jvp(p, net.vjp(p, g))
+        v_mirror = -g / T.Q_hess(rho, alpha, L)
+        assert np.allclose(v_net, v_mirror, rtol=1e-8, atol=1e-12 * np.abs(v_net).max())
+        gq = T.Q_grad(rho, alpha, L)
+        assert np.linalg.norm(gq - P @ gq) < 1e-8 * np.linalg.norm(gq)
+    assert np.abs(tr.theta[-1] - tr.theta[1]).max() > 0.1
+
+
+def test_Q_grad_and_hess_are_derivatives_of_Q():
+    rng = np.random.default_rng(8)
+    for L in [2, 3, 5]:
+        rho, alpha, e = rng.standard_normal(4), rng.uniform(0.3, 2, 4), 1e-5
+        fd = np.array([(T.Q(rho + e * u, alpha, L) - T.Q(rho - e * u, alpha, L)) / (2 * e) for u in np.eye(4)])
+        assert np.allclose(T.Q_grad(rho, alpha, L), fd, rtol=1e-7)
+        fd2 = np.array([(T.Q_grad(rho + e * u, alpha, L) - T.Q_grad(rho - e * u, alpha, L))[j] / (2 * e)
+                        for j, u in enumerate(np.eye(4))])
+        assert np.allclose(T.Q_hess(rho, alpha, L), fd2, rtol=1e-6)
+
+
+def test_complex_fourier_moduli_are_balanced_for_convolutional_nets():
+    """|c_lj|^2 - |c_l'j|^2 conserved, c_l = U^H v_l with U = F^H / sqrt(d) (complex odeco form)."""
+    d = 4
+    X, y = np.array([[1.0, 2.0, -0.5, 0.3], [0.2, -1.0, 1.5, 1.0]]), np.array([1.0, -0.5])
+    net = lt.Convolutional(d, 3)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), net.init(0.5, seed=1), np.linspace(0, 10, 11),
+                          rtol=1e-11, atol=1e-13)
+    U = np.fft.ifft(np.eye(d)) * np.sqrt(d)
+    c = np.stack([np.abs(q @ U.conj()) ** 2 for q in tr.params], axis=1)
+    drift = (c - c[:, :1]) - (c[:1] - c[:1, :1])
+    assert np.max(np.abs(drift)) < 1e-9
+    assert np.max(np.abs(c[-1] - c[0])) > 1e-2
+    # and the decomposition itself: f(x) = sum_j [G x]_j rho_j with G = d^{(L-2)/2} conj(F)
+    p = net.init(1.0, seed=2)
+    rho = np.prod([q @ U.conj() for q in p], axis=0)
+    G = d ** 0.5 * np.fft.fft(np.eye(d)).conj()
+    assert np.allclose(X @ net.end_to_end(p), (X @ G.T) @ rho, atol=1e-12)
+
+
+def test_local_convolutional_tensor():
+    assert np.array_equal(lt.TensorNetwork.local_convolutional(5, [5, 5, 5]).tensor,
+                          lt.TensorNetwork.convolutional(5, 3).tensor)
+    net = lt.TensorNetwork.local_convolutional(4, [2, 3])
+    v1, v2 = np.array([1.0, -2.0]), np.array([0.5, 1.0, 3.0])
+    pad = lambda v: np.r_[v, np.zeros(4 - v.size)]
+    circ = np.real(np.fft.ifft(np.fft.fft(pad(v1)) * np.fft.fft(pad(v2))))
+    assert np.allclose(net.end_to_end([v1, v2]), circ, atol=1e-12)
+    with pytest.raises(ValueError):
+        lt.TensorNetwork.local_convolutional(4, [5, 2])
+    with pytest.raises(ValueError):
+        lt.TensorNetwork.local_convolutional(4, [])
+
+
+def test_general_tensor_limit_directions_are_singular_vectors():
+    """Theorem (general tensor): v_l -> singular vectors of M(sum mu_i y_i x_i), mu on the support vectors."""
+    X, y = _wide_classification()
+    net = lt.TensorNetwork.local_convolutional(4, [2, 4, 4])
+    def commutator(tn):                                                # 0 for any odeco tensor (real or complex)
+        unfold = lambda x: np.tensordot(x, tn.tensor, axes=1).reshape(tn.tensor.shape[1], -1)
+        A, B = unfold(X[0]) @ unfold(X[1]).T, unfold(X[2]) @ unfold(X[3]).T
+        return np.abs(A @ B - B @ A).max() / (np.abs(A).max() * np.abs(B).max())
+    assert commutator(lt.TensorNetwork.convolutional(4, 3)) < 1e-12
+    assert commutator(lt.TensorNetwork.diagonal(4, 3)) < 1e-12
+    assert commutator(net) > 0.1                                       # not odeco
+    tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), net.init(0.1, seed=0), 1e-2, 1300,
+                             record_every=1300, keep_params=True, normalize="gradient")
+    Z = y[:, None] * X
+    mis = []
+    for k in range(2):
+        th, p = tr.theta[k], [q[k] for q in tr.params]
+        m = Z @ th
+        mu = np.exp(-(m - m.min()))
+        mu /= mu.sum()
+        mis.append(max(1 - np.cos(float(lt.metrics.angle(c, v))) for c, v in zip(net.vjp(p, Z.T @ mu), p)))
+        if k == 1:
+            nm = m / np.linalg.norm(th)
+            assert np.array_equal(np.flatnonzero(mu > 1e-3), np.flatnonzero(nm < nm.min() * 1.01))
+    assert mis[1] < 1e-3 and mis[0] > 1e-2                             # measured 7.5e-5, from 0.25 at step 0
+
+
+def test_fully_connected_regression_limit_from_generic_initialization():
+    """theta_inf = theta_minl2 + (I - X^+ X) W_1(0)^T p(inf), p = (W_L ... W_2)^T (derived in the course)."""
+    X, y = _sparse_instance(41, n=2, d=4)
+    net = lt.FullyConnected([4, 3, 2, 1])
+    p0 = net.init(0.6, seed=3)
+    tr = lt.gradient_flow(net, lt.SquaredLoss(X, y), p0, np.geomspace(1e-2, 1e6, 30), rtol=1e-10, atol=1e-13,
+                          method="LSODA")
+    W = [q[-1] for q in tr.params]
+    p = (W[2] @ W[1]).ravel()
+    formula = np.linalg.pinv(X) @ y + (np.eye(4) - np.linalg.pinv(X) @ X) @ p0[0].T @ p
+    assert np.allclose(X @ tr.theta[-1], y, atol=1e-8)
+    assert np.abs(tr.theta[-1] - formula).max() < 1e-7
+    assert np.linalg.norm(tr.theta[-1] - np.linalg.pinv(X) @ y) > 1e-2      # not the min-l2 point

@@ -106,6 +106,25 @@ class TensorNetwork(Network):
             T[(idx[0],) + tuple(r * dims[k] + c for k, (r, c) in enumerate(zip(rows, cols)))] = 1.0
         return cls(T)
 
+    @classmethod
+    def local_convolutional(cls, d: int, filter_sizes: Sequence[int]) -> "TensorNetwork":
+        """Circular convolutional network with short filters: layer ``l`` has ``filter_sizes[l]`` taps.
+
+        :math:`[T_i]_{j_1..j_L} = 1` iff :math:`j_1+\\dots+j_L \\equiv i \\pmod d`, with
+        :math:`0 \\le j_l <` ``filter_sizes[l]``, so :math:`\\theta = v_1\\circledast\\cdots\\circledast v_L` with
+        each filter zero-padded to length ``d`` (Yun, Krishnan, Mobahi 2021, Section 2). With every size
+        equal to ``d`` this is :meth:`convolutional`; shorter filters give networks that are in general
+        not orthogonally decomposable.
+        """
+        d = check_int("d", d, minimum=1)
+        sizes = [check_int(f"filter_sizes[{k}]", s, minimum=1) for k, s in enumerate(filter_sizes)]
+        if not sizes:
+            raise ValueError("filter_sizes must hold at least one size (depth >= 1)")
+        if max(sizes) > d:
+            raise ValueError(f"filter_sizes must be at most d = {d}, got {sizes}")
+        idx = np.indices(sizes).sum(axis=0) % d
+        return cls(np.stack([(idx == i).astype(float) for i in range(d)]))
+
 
 class DecomposableTensorNetwork(TensorNetwork):
     """Orthogonally decomposable tensor network: :math:`M(x) = \\sum_j [Sx]_j\\, u_1^j\\otimes\\cdots\\otimes u_L^j`.

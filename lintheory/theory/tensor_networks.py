@@ -16,7 +16,8 @@ from scipy.optimize import linprog, nnls
 from .._validation import as_array, check_int
 
 __all__ = ["tau_L", "tau_star", "s_of_t", "h_L", "H_L", "Q", "argmin_Q", "woodworth_q",
-           "l1_interpolator", "lp_kkt_residual"]
+           "l1_interpolator", "lp_kkt_residual", "Q_grad", "Q_hess", "l1_margin_gap",
+           "lp_stationary_points"]
 
 
 def _depth(L: Any) -> int:
@@ -229,6 +230,8 @@ def lp_kkt_residual(X: Any, y: Any, beta: Any, L: int, *, transform: Any = None,
     Zero coordinates of :math:`z` are held at zero (the stationarity notion of the non-convex case
     :math:`2/L < 1`; for ``L <= 2`` only stationarity on the support is checked).
     ``L = 1`` gives the :math:`\\ell_2` (SVM) problem, ``L = 2`` with ``T = I`` the :math:`\\ell_1` one.
+    For the convex :math:`\\ell_1` case, :func:`l1_margin_gap` is the exact test (it also checks the
+    off-support condition :math:`|(Z^\\top\\mu)_j| \\le 1` and needs no support threshold).
 
     Parameters
     ----------
@@ -262,3 +265,163 @@ def lp_kkt_residual(X: Any, y: Any, beta: Any, L: int, *, transform: Any = None,
     Pg, slack = N.T @ grad, Z @ b - 1.0
     lhs = np.vstack([N.T @ Z.T, np.diag(slack / active_tol)])
     return float(nnls(lhs, np.concatenate([Pg / np.linalg.norm(Pg), np.zeros(slack.size)]))[1])
+
+
+# ---------------------------------------------------------------- additions (issue 14)
+def Q_grad(rho: Any, alpha: Any, L: int) -> np.ndarray:
+    """:math:`\\nabla Q_{L,\\bar\\alpha}(\\rho)_j = \\bar\\alpha_j^{2-L}\\tau_L(s_j)`, :math:`s_j(1+s_j^2)^{(L-1)/2} = \\rho_j/\\bar\\alpha_j^L`.
+
+    The mirror map of the regression dynamics: along gradient flow from the initialization of the
+    regression theorem, :math:`\\nabla Q(\\rho(t)) = -\\int_0^t\\nabla_\\rho\\mathcal L`, so
+    :math:`\\rho` follows the mirror flow :math:`\\tfrac{d}{dt}\\nabla Q(\\rho) = -\\nabla_\\rho\\mathcal L`
+    (derived in this course from Yun, Krishnan, Mobahi 2021).
+
+    Parameters
+    ----------
+    rho : array_like, shape (..., m)
+    alpha : float or array_like, shape (m,)
+    L : int
+        Depth, at least 2.
+    """
+    rho = np.asarray(rho, dtype=float)
+    L = _depth(L)
+    return _q_derivatives(rho, _alpha(alpha, rho.shape[-1]), L)[0]
+
+
+def Q_hess(rho: Any, alpha: Any, L: int) -> np.ndarray:
+    """The diagonal of :math:`\\nabla^2Q_{L,\\bar\\alpha}(\\rho)`: :math:`\\bar\\alpha_j^{2-2L}/[(1+s_j^2)^{L-2}(1+Ls_j^2)]`.
+
+    Its inverse is the metric of the mirror flow, :math:`\\dot\\rho = -(\\nabla^2Q)^{-1}\\nabla_\\rho\\mathcal L`
+    (derived in this course). Shapes as in :func:`Q_grad`.
+    """
+    rho = np.asarray(rho, dtype=float)
+    L = _depth(L)
+    return _q_derivatives(rho, _alpha(alpha, rho.shape[-1]), L)[1]
+
+
+def l1_margin_gap(X: Any, y: Any, beta: Any, *, transform: Any = None) -> float:
+    """Relative duality gap of the :math:`\\ell_1` max-margin problem at ``beta``: the exact
+    :math:`\\varepsilon`-subdifferential KKT residual of the convex case.
+
+    With :math:`Z = \\operatorname{diag}(y)X`, :math:`A = ZG^{-1}` (``G`` = ``transform``, default the
+    identity; real and invertible) and :math:`\\hat\\rho = G\\beta/\\min_iy_ix_i^\\top\\beta`, the primal is
+    :math:`\\min\\|\\rho\\|_1` s.t. :math:`A\\rho \\ge 1` and the dual
+    :math:`D^* = \\max\\{\\mathbf 1^\\top\\mu : \\mu \\ge 0, \\|A^\\top\\mu\\|_\\infty \\le 1\\}` (an LP, HiGHS).
+    For any dual-feasible :math:`\\mu`, :math:`g = A^\\top\\mu` lies in the
+    :math:`\\varepsilon`-subdifferential of :math:`\\|\\cdot\\|_1` at :math:`\\hat\\rho` with
+    :math:`\\varepsilon = \\|\\hat\\rho\\|_1 - \\langle g, \\hat\\rho\\rangle`, and the stationarity and
+    complementary-slackness defects add up to :math:`\\|\\hat\\rho\\|_1 - \\mathbf 1^\\top\\mu`; the smallest
+    total is the gap. Returned relative to :math:`D^*`:
+    :math:`\\|\\hat\\rho\\|_1/D^* - 1 = \\gamma^*/\\gamma(\\beta) - 1 \\ge 0`, with
+    :math:`\\gamma(\\beta) = \\min_iy_ix_i^\\top\\beta/\\|G\\beta\\|_1`; it is 0 exactly at the solutions and
+    needs no support threshold (derived in this course; convex duality).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+    beta : array_like, shape (d,)
+        A predictor with positive margin.
+    transform : array_like, shape (d, d), optional
+        Real invertible ``G``.
+
+    Returns
+    -------
+    float
+    """
+    X, y, beta = as_array("X", X, ndim=2), as_array("y", y, ndim=1), as_array("beta", beta, ndim=1)
+    if y.shape[0] != X.shape[0] or beta.shape[0] != X.shape[1]:
+        raise ValueError(f"shapes do not match: X {X.shape}, y {y.shape}, beta {beta.shape}")
+    G = np.eye(beta.size) if transform is None else as_array("transform", transform, ndim=2)
+    if G.shape != (beta.size, beta.size) or np.iscomplexobj(G):
+        raise ValueError(f"transform must be a real ({beta.size}, {beta.size}) matrix, got {G.shape}")
+    Z = y[:, None] * X
+    margin = float(np.min(Z @ beta))
+    if margin <= 0:
+        raise ValueError("beta must classify every sample correctly (positive margin)")
+    A = np.linalg.solve(G.T, Z.T).T                        # A = Z G^{-1}
+    n = A.shape[0]
+    res = linprog(-np.ones(n), A_ub=np.vstack([A.T, -A.T]), b_ub=np.ones(2 * A.shape[1]),
+                  bounds=(0, None), method="highs")
+    if not res.success:
+        raise ValueError(f"l1_margin_gap: the dual LP failed ({res.message}); are the data separable?")
+    return float(np.abs(G @ beta).sum() / margin / -res.fun - 1.0)
+
+
+def lp_stationary_points(X: Any, y: Any, L: int, *, transform: Any = None,
+                         tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """The vertex KKT points of :math:`\\min\\|\\rho\\|_{2/L}` s.t. :math:`y_ix_i^\\top G^{-1}\\rho \\ge 1`, by enumeration.
+
+    On each orthant :math:`\\sum_j|\\rho_j|^{2/L}` is concave for :math:`L \\ge 2`, so every local
+    minimum is a vertex of the feasible polyhedron intersected with a coordinate face: a support
+    :math:`J` and as many active constraints :math:`I` with :math:`A_{IJ}\\rho_J = \\mathbf 1` (derived in
+    this course). Each feasible vertex is kept if it is first-order stationary: some :math:`\\mu \\ge 0`
+    on its active constraints has :math:`A_{\\cdot J}^\\top\\mu = |\\rho_J|^{2/L-1}\\operatorname{sign}\\rho_J`
+    (the convention of :func:`lp_kkt_residual`: zero coordinates stay zero). For ``L = 2`` (convex)
+    the full subdifferential condition is imposed, :math:`|(A^\\top\\mu)_j| \\le 1` off the support too, so
+    only the :math:`\\ell_1` max-margin vertices remain. Cost: all pairs of supports and active sets, so
+    only for small ``n`` and ``d``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+    L : int
+        Depth, at least 2.
+    transform : array_like, shape (d, d), optional
+        Real invertible ``G`` (default the identity, diagonal networks).
+    tol : float
+        Feasibility and stationarity tolerance.
+
+    Returns
+    -------
+    points : ndarray, shape (k, d)
+        The KKT points in :math:`\\beta = G^{-1}\\rho` coordinates (margin 1), sorted by objective.
+    values : ndarray, shape (k,)
+        :math:`\\|\\rho\\|_{2/L}` at each.
+    """
+    from itertools import combinations
+
+    X, y = as_array("X", X, ndim=2), as_array("y", y, ndim=1)
+    L = _depth(L)
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise ValueError(f"y must have {n} labels, got {y.shape[0]}")
+    if n * d > 200:
+        raise ValueError(f"lp_stationary_points enumerates vertices: n * d = {n * d} is too large (max 200)")
+    G = np.eye(d) if transform is None else as_array("transform", transform, ndim=2)
+    if G.shape != (d, d) or np.iscomplexobj(G):
+        raise ValueError(f"transform must be a real ({d}, {d}) matrix, got {G.shape}")
+    A = np.linalg.solve(G.T, (y[:, None] * X).T).T
+    p = 2.0 / L
+    found: list[np.ndarray] = []
+    for k in range(1, d + 1):
+        for J in combinations(range(d), k):
+            for Ia in combinations(range(n), k):
+                B = A[np.ix_(Ia, J)]
+                if abs(np.linalg.det(B)) < 1e-12:
+                    continue
+                rho = np.zeros(d)
+                rho[list(J)] = np.linalg.solve(B, np.ones(k))
+                m = A @ rho
+                if np.min(m) < 1 - tol:
+                    continue
+                active = np.flatnonzero(m < 1 + 1e-7)
+                r = rho[list(J)]
+                g = np.abs(r) ** (p - 1) * np.sign(r)
+                if L == 2:                  # convex: also |(A^T mu)_j| <= 1 off the support (an LP)
+                    off = [j for j in range(d) if j not in J]
+                    Aa = A[active]
+                    lp = linprog(np.zeros(active.size), A_eq=Aa[:, list(J)].T, b_eq=g,
+                                 A_ub=np.vstack([Aa[:, off].T, -Aa[:, off].T]) if off else None,
+                                 b_ub=np.ones(2 * len(off)) + tol if off else None,
+                                 bounds=(0, None), method="highs")
+                    ok = lp.status == 0
+                else:
+                    ok = nnls(A[np.ix_(active, J)].T, g)[1] <= tol * np.linalg.norm(g)
+                if ok and not any(np.allclose(rho, f, atol=1e-9) for f in found):
+                    found.append(rho)
+    rhos = np.array(found).reshape(-1, d)
+    values = np.sum(np.abs(rhos) ** p, axis=1) ** (1 / p)
+    order = np.argsort(values)
+    return np.linalg.solve(G, rhos[order].T).T, values[order]
