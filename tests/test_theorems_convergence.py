@@ -442,3 +442,13 @@ def test_kernel_and_combined_validation():
         T.balanced_end_to_end_velocity(X, Y, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="Y"):
         T.end_to_end_velocity(X, Y[:, :1], *p)
+
+
+@pytest.mark.parametrize("s,a0", [(2.0, 1e-3), (0.5, 1e-3), (1.0, 0.3)])
+def test_saxe_learning_time_is_the_half_way_point(s, a0):
+    t_half = float(T.saxe_learning_time(s, a0))
+    assert np.isclose(float(T.saxe_mode(t_half, s, a0)), s / 2, rtol=1e-12)
+    # the plateau: before t_half / 2 the mode has grown by less than sqrt(s / a0) times
+    assert float(T.saxe_mode(t_half / 2, s, a0)) < a0 * np.sqrt(s / a0) * 1.01
+    with pytest.raises(ValueError, match="a0"):
+        T.saxe_learning_time(s, 0.6 * s)

@@ -234,7 +234,7 @@ def margin_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = 
     :math:`\\sigma_k(U_1V^\\top)` (when ``k = min(n, m)`` equals their size, else 0), and
     :math:`\\sigma_k(U_1V^\\top(t)) \\ge \\mu` (``deficiency_margin``), hence
 
-    .. math:: c_\\mu = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\,(1 + [n = m])\\,[\\mu]_+ .
+    .. math:: c_\\mu = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\,\\max(\\mu, 0) \\times (2 \\text{ if } n = m \\text{ else } 1) .
 
     Derived here in the spirit of Arora, Cohen, Golowich, Hu (2019); Min et al. (2021) state a rate
     depending on imbalance and margin, whose exact form is not reproduced here.
