@@ -59,7 +59,7 @@ def row_space_split(X: Any, W1: Any) -> tuple[np.ndarray, np.ndarray]:
 
     .. math:: U_1 = \\Phi_1^\\top U, \\qquad U_2 = \\Phi_2^\\top U, \\qquad U = W_1^\\top .
 
-    Under gradient flow :math:`\\dot U_2 = 0` (Min et al. 2021, Sec. 3; derived here).
+    Under gradient flow :math:`\\dot U_2 = 0` (derived in this course; the reduction follows Min et al. 2021).
 
     Parameters
     ----------
@@ -272,7 +272,8 @@ def random_init_rate(X: Any, h: Any, alpha: Any, *, normalization: str = "half_m
 
     .. math:: c \\approx 2\\kappa\\,\\lambda_{\\min}(XX^\\top)\\,h^{1-2\\alpha}\\,\\big(1 - O(\\sqrt{(n+m)/h})\\big)
 
-    (Min et al. 2021 [PAPER/RECON]; returns the leading term).
+    (derived in this course from the spectra of Gaussian matrices, in the setting of Min et al. 2021,
+    whose exact statement could not be checked; returns the leading term).
 
     Parameters
     ----------
