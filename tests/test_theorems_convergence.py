@@ -452,3 +452,16 @@ def test_saxe_learning_time_is_the_half_way_point(s, a0):
     assert float(T.saxe_mode(t_half / 2, s, a0)) < a0 * np.sqrt(s / a0) * 1.01
     with pytest.raises(ValueError, match="a0"):
         T.saxe_learning_time(s, 0.6 * s)
+
+
+def test_tangent_kernel_is_c_times_identity_at_the_orthogonal_init():
+    """Ex. 1-5: XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0 gives K = (a^2 + b^2) I = c I."""
+    n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3
+    X, Y, Q = whitened(n, d, m, 0)
+    U1 = np.zeros((n, h)); U1[:, :n] = a * np.eye(n)
+    V = np.zeros((m, h)); V[:, n:n + m] = b * np.eye(m)
+    W1 = (Q[:n].T @ U1).T
+    c = rate_c(X, W1, V, 1 / n)
+    Kj = jacobian_kernel(X, W1, V, 1 / n)
+    assert np.allclose(Kj, c * np.eye(n * m), atol=1e-12)
+    assert np.allclose(lt.metrics.tangent_kernel(X, W1, V), Kj, atol=1e-12)
