@@ -276,3 +276,192 @@ def test_validation_errors():
         T.gd_imbalance_increment(p, 0.0)
     with pytest.raises(ValueError, match="loss"):
         lt.metrics.empirical_rate([0, 1], [1.0, -1.0])
+
+
+# ---------------------------------------------------------------------------------------------------
+# End-to-end dynamics, tangent kernel, combined imbalance-and-margin bound (prop-ch1-kernel,
+# thm-ch1-combined). Kernels are rebuilt here from an explicit Jacobian, and bounds from eigenvalues.
+
+def jacobian_kernel(X, W1, W2, kappa):
+    """kappa * J J^T with J the Jacobian of vec(X U V^T) (row-major) in (U, V), by exact central differences."""
+    U, V = W1.T.copy(), W2.copy()
+    cols = []
+    for A in (U, V):
+        for idx in np.ndindex(A.shape):
+            old = A[idx]
+            A[idx] = old + 1.0
+            fp = X @ U @ V.T
+            A[idx] = old - 1.0
+            fm = X @ U @ V.T
+            A[idx] = old
+            cols.append(((fp - fm) / 2).ravel())          # exact: the map is affine in each entry
+    J = np.array(cols).T
+    return kappa * J @ J.T
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_tangent_kernel_matches_jacobian(case):
+    X, Y, net, p = problem(*case)
+    K = lt.metrics.tangent_kernel(X, *p)
+    Kj = jacobian_kernel(X, p[0], p[1], 1 / X.shape[0])
+    assert np.allclose(K, Kj, rtol=1e-10, atol=1e-12 * np.abs(Kj).max())
+    assert np.isclose(float(lt.metrics.kernel_rate(X, *p)), np.linalg.eigvalsh(Kj)[0], rtol=1e-9)
+    # the exact decay rate is ||grad L||^2 / (2 L), computed from the chain-rule gradient
+    loss = lt.SquaredLoss(X, Y)
+    theta = net.end_to_end(p)
+    sq = sum(np.sum(g ** 2) for g in net.vjp(p, loss.grad(theta)))
+    assert np.isclose(float(lt.metrics.loss_decay_rate(X, Y, *p)), sq / (2 * loss.value(theta)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rate_chain_c_r_kernel_measured(case):
+    """c <= r(t) <= lambda_min(K(t)) <= -1/2 dlogL/dt along gradient flow (prop-ch1-kernel, part 2)."""
+    X, Y, net, loss, p, c, tr = run(case, t_factor=8.0, T_pts=200)
+    n = X.shape[0]
+    r = np.array([rate_r(X, tr.params[0][k], tr.params[1][k], 1 / n) for k in range(len(tr.t))])
+    kr = np.array([np.linalg.eigvalsh(jacobian_kernel(X, tr.params[0][k], tr.params[1][k], 1 / n))[0]
+                   for k in range(0, len(tr.t), 20)])
+    q = lt.metrics.loss_decay_rate(X, Y, *tr.params)
+    assert np.all(c <= r * (1 + 1e-9))
+    assert np.all(r[::20] <= kr * (1 + 1e-9))
+    assert np.all(kr <= q[::20] * (1 + 1e-9))
+    # q is the measured rate: compare with finite differences of log L (second order, interior points)
+    keep = tr.loss > 1e-9 * tr.loss[0]
+    fd = -0.5 * np.gradient(np.log(tr.loss), tr.t)
+    inner = np.nonzero(keep)[0][2:-2]
+    late = inner[len(inner) // 2:]                    # past the fast transient, which this grid does not resolve
+    assert np.allclose(fd[late], q[late], rtol=1e-3)
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_end_to_end_velocity_is_the_chain_rule(case):
+    X, Y, net, p = problem(*case)
+    loss = lt.SquaredLoss(X, Y)
+    G1, G2 = net.vjp(p, loss.grad(net.end_to_end(p)))
+    U, V = p[0].T, p[1]
+    thetadot = -G1.T @ V.T - U @ G2.T                         # d/dt (U V^T) with U' = -G1^T, V' = -G2
+    assert np.allclose(T.end_to_end_velocity(X, Y, *p), thetadot, rtol=1e-10, atol=1e-13)
+
+
+def test_balanced_closed_flow_predicts_the_network():
+    """Balanced init: integrating theta' = -((theta theta^T)^1/2 g + g (theta^T theta)^1/2) from theta(0) alone
+    predicts the network's theta(t) (prop-ch1-kernel, part 3)."""
+    from scipy.integrate import solve_ivp
+    X, Y = lt.data.underdetermined_regression(3, 9, 2, seed=7)
+    h = 6
+    p = balanced_init(X, Y, h, 0.6, 7)
+    net, loss = lt.FullyConnected([9, h, 2]), lt.SquaredLoss(X, Y)
+    th0 = net.end_to_end(p)
+    t = np.linspace(0, 6, 40)
+
+    def field(_, y):
+        th = y.reshape(th0.shape)
+        g = -X.T @ (Y - X @ th) / X.shape[0]
+        w, Q = np.linalg.eigh(th @ th.T)
+        A = Q @ np.diag(np.sqrt(np.maximum(w, 0))) @ Q.T
+        w, Q = np.linalg.eigh(th.T @ th)
+        B = Q @ np.diag(np.sqrt(np.maximum(w, 0))) @ Q.T
+        return (-(A @ g + g @ B)).ravel()
+
+    pred = solve_ivp(field, (0, t[-1]), th0.ravel(), t_eval=t, method="DOP853", rtol=1e-11, atol=1e-13).y.T
+    tr = lt.gradient_flow(net, loss, p, t, rtol=RTOL, atol=ATOL)
+    assert np.abs(tr.theta.reshape(len(t), -1) - pred).max() <= 1e-7 * np.abs(pred).max()
+    assert np.abs(tr.theta[-1] - th0).max() > 1e-2                             # it did move
+    assert np.allclose(T.balanced_end_to_end_velocity(X, Y, th0), field(0, th0.ravel()).reshape(th0.shape),
+                       rtol=1e-10, atol=1e-13)
+
+
+def f_root(delta, sigma):
+    """Positive root of a^2 - delta a - sigma^2 = 0."""
+    return 0.5 * (delta + np.sqrt(delta ** 2 + 4 * sigma ** 2))
+
+
+def rate_comb(X, Y, W1, W2, kappa):
+    """c_comb recomputed from eigenvalues and the margin (thm-ch1-combined)."""
+    P1, _, lmin = bases(X)
+    U1 = P1.T @ W1.T
+    D1 = U1.T @ U1 - W2.T @ W2
+    ev = np.sort(np.linalg.eigvalsh(D1))[::-1]
+    n, m, h = X.shape[0], W2.shape[0], W2.shape[1]
+    k = min(n, m)
+    E0 = Y - X @ W1.T @ W2.T
+    mu = max(np.linalg.svd(np.linalg.pinv(X) @ Y, compute_uv=False)[k - 1] - np.linalg.norm(E0) / np.sqrt(lmin), 0)
+    sa, sb = (mu if n <= m else 0.0), (mu if m <= n else 0.0)
+    a = max(max(ev[n - 1], 0), f_root(ev[-1], sa))
+    b = max(max(-ev[h - m], 0), f_root(-ev[0], sb))
+    return kappa * lmin * (a + b)
+
+
+@pytest.mark.parametrize("n,m,seed,gamma", [(3, 3, 0, 1.0), (3, 3, 0, 1.1), (4, 2, 1, 1.2), (2, 3, 2, 1.05),
+                                            (3, 3, 3, 1.5)])
+def test_combined_bound_holds_and_interpolates(n, m, seed, gamma):
+    X, Y = lt.data.underdetermined_regression(n, 3 * n + 2, m, seed=seed)
+    h = n + m + 2
+    p0 = balanced_init(X, Y, h, 1.0, seed)
+    p = [gamma * p0[0], p0[1] / gamma]
+    net, loss = lt.FullyConnected([X.shape[1], h, m]), lt.SquaredLoss(X, Y)
+    cc = rate_comb(X, Y, *p, 1 / n)
+    assert np.isclose(float(T.combined_rate_bound(X, Y, *p)), cc, rtol=1e-10)
+    c = rate_c(X, *p, 1 / n)
+    assert cc >= c * (1 - 1e-12)
+    if gamma == 1.0:
+        assert np.isclose(cc, float(T.margin_rate_bound(X, Y, *p)), rtol=1e-10)
+    elif gamma <= 1.2:
+        assert cc > 1.2 * c                                      # the margin term matters near balance
+    tr = lt.gradient_flow(net, loss, p, np.linspace(0, 5 / cc, 80), rtol=RTOL, atol=ATOL)
+    r = np.array([rate_r(X, tr.params[0][k], tr.params[1][k], 1 / n) for k in range(len(tr.t))])
+    assert np.all(r >= cc * (1 - 1e-9))
+    assert np.all(np.log(tr.loss / tr.loss[0]) + 2 * cc * tr.t <= 1e-7)
+
+
+@pytest.mark.parametrize("u,v", [(1.3, 0.4), (0.5, 0.5), (0.2, 1.7), (-0.8, 0.6)])
+def test_combined_bound_is_exact_in_the_scalar_case(u, v):
+    """n = m = h = 1, X = [x1, 0] and an interpolating start: mu = |u v| and c_comb = r(0) = kappa lmin (u^2 + v^2)."""
+    x1 = 1.7
+    X = np.array([[x1, 0.0]])
+    Y = np.array([[x1 * u * v]])                               # interpolated at t = 0, U2 = 0
+    W1, W2 = np.array([[u, 0.0]]), np.array([[v]])
+    kappa, lmin = 1.0, x1 ** 2
+    assert np.isclose(lmin * (f_root(u * u - v * v, abs(u * v)) + f_root(v * v - u * u, abs(u * v))),
+                      lmin * (u * u + v * v), rtol=1e-12)
+    assert np.isclose(float(T.combined_rate_bound(X, Y, W1, W2)), kappa / 1 * lmin * (u * u + v * v), rtol=1e-12)
+    assert np.isclose(float(T.combined_rate_bound(X, Y, W1, W2)), rate_r(X, W1, W2, 1.0), rtol=1e-12)
+
+
+def test_kernel_and_combined_validation():
+    X, Y, net, p = problem(5, 20, 2, 9, 0.5, 0)
+    with pytest.raises(ValueError, match="W2"):
+        lt.metrics.tangent_kernel(X, p[0], p[1].T)
+    with pytest.raises(ValueError, match="normalization"):
+        lt.metrics.kernel_rate(X, *p, normalization="mse")
+    with pytest.raises(ValueError, match="Y"):
+        lt.metrics.loss_decay_rate(X, Y[:3], *p)
+    with pytest.raises(ValueError, match="width"):
+        T.combined_rate_bound(X, Y, *lt.FullyConnected([20, 3, 2]).init(1.0, seed=0))
+    with pytest.raises(ValueError, match="theta"):
+        T.balanced_end_to_end_velocity(X, Y, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="Y"):
+        T.end_to_end_velocity(X, Y[:, :1], *p)
+
+
+@pytest.mark.parametrize("s,a0", [(2.0, 1e-3), (0.5, 1e-3), (1.0, 0.3)])
+def test_saxe_learning_time_is_the_half_way_point(s, a0):
+    t_half = float(T.saxe_learning_time(s, a0))
+    assert np.isclose(float(T.saxe_mode(t_half, s, a0)), s / 2, rtol=1e-12)
+    # the plateau: before t_half / 2 the mode has grown by less than sqrt(s / a0) times
+    assert float(T.saxe_mode(t_half / 2, s, a0)) < a0 * np.sqrt(s / a0) * 1.01
+    with pytest.raises(ValueError, match="a0"):
+        T.saxe_learning_time(s, 0.6 * s)
+
+
+def test_tangent_kernel_is_c_times_identity_at_the_orthogonal_init():
+    """Ex. 1-5: XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0 gives K = (a^2 + b^2) I = c I."""
+    n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3
+    X, Y, Q = whitened(n, d, m, 0)
+    U1 = np.zeros((n, h)); U1[:, :n] = a * np.eye(n)
+    V = np.zeros((m, h)); V[:, n:n + m] = b * np.eye(m)
+    W1 = (Q[:n].T @ U1).T
+    c = rate_c(X, W1, V, 1 / n)
+    Kj = jacobian_kernel(X, W1, V, 1 / n)
+    assert np.allclose(Kj, c * np.eye(n * m), atol=1e-12)
+    assert np.allclose(lt.metrics.tangent_kernel(X, W1, V), Kj, atol=1e-12)

@@ -59,7 +59,7 @@ def row_space_split(X: Any, W1: Any) -> tuple[np.ndarray, np.ndarray]:
 
     .. math:: U_1 = \\Phi_1^\\top U, \\qquad U_2 = \\Phi_2^\\top U, \\qquad U = W_1^\\top .
 
-    Under gradient flow :math:`\\dot U_2 = 0` (Min et al. 2021, Sec. 3; derived here).
+    Under gradient flow :math:`\\dot U_2 = 0` (derived in this course; the reduction follows Min et al. 2021).
 
     Parameters
     ----------
@@ -234,7 +234,7 @@ def margin_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = 
     :math:`\\sigma_k(U_1V^\\top)` (when ``k = min(n, m)`` equals their size, else 0), and
     :math:`\\sigma_k(U_1V^\\top(t)) \\ge \\mu` (``deficiency_margin``), hence
 
-    .. math:: c_\\mu = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\,(1 + [n = m])\\,[\\mu]_+ .
+    .. math:: c_\\mu = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\,\\max(\\mu, 0) \\times (2 \\text{ if } n = m \\text{ else } 1) .
 
     Derived here in the spirit of Arora, Cohen, Golowich, Hu (2019); Min et al. (2021) state a rate
     depending on imbalance and margin, whose exact form is not reproduced here.
@@ -272,7 +272,8 @@ def random_init_rate(X: Any, h: Any, alpha: Any, *, normalization: str = "half_m
 
     .. math:: c \\approx 2\\kappa\\,\\lambda_{\\min}(XX^\\top)\\,h^{1-2\\alpha}\\,\\big(1 - O(\\sqrt{(n+m)/h})\\big)
 
-    (Min et al. 2021 [PAPER/RECON]; returns the leading term).
+    (derived in this course from the spectra of Gaussian matrices, in the setting of Min et al. 2021,
+    whose exact statement could not be checked; returns the leading term).
 
     Parameters
     ----------
@@ -321,3 +322,125 @@ def gd_imbalance_increment(grads: Sequence[Any], step: float) -> np.ndarray:
     G1, G2 = (np.asarray(g, dtype=float) for g in grads)
     eta = check_positive("step", step)
     return eta ** 2 * (G1 @ np.swapaxes(G1, -1, -2) - np.swapaxes(G2, -1, -2) @ G2)
+
+
+def _root(delta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Positive root of :math:`a^2 - \\delta a - \\sigma^2 = 0`, i.e. :math:`(\\delta + \\sqrt{\\delta^2 + 4\\sigma^2})/2`."""
+    return 0.5 * (delta + np.sqrt(delta ** 2 + 4 * sigma ** 2))
+
+
+def combined_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """Rate bound from imbalance *and* margin together: :math:`r(t) \\ge c_{\\rm comb}` for all ``t``.
+
+    With :math:`D_1` the reduced imbalance, :math:`\\mu` the deficiency margin (``deficiency_margin``),
+    :math:`f(\\delta, \\sigma) = (\\delta + \\sqrt{\\delta^2 + 4\\sigma^2})/2` and
+    :math:`\\sigma_A = [\\mu]_+` if ``n <= m`` (else 0), :math:`\\sigma_B = [\\mu]_+` if ``m <= n`` (else 0),
+
+    .. math:: c_{\\rm comb} = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\Big(
+              \\max\\big([\\lambda_n(D_1)]_+,\\ f(\\lambda_{\\min}(D_1), \\sigma_A)\\big)
+              + \\max\\big([\\lambda_m(-D_1)]_+,\\ f(\\lambda_{\\min}(-D_1), \\sigma_B)\\big)\\Big).
+
+    It is never below ``imbalance_rate_bound`` and equals ``margin_rate_bound`` when :math:`D_1 = 0`.
+    For ``n = m = h = 1`` and :math:`\\sigma = |u_1v|` it is exact: :math:`u_1^2 + v^2 =
+    \\sqrt{(u_1^2 - v^2)^2 + 4u_1^2v^2}`. Derived in this course (from
+    :math:`(U_1U_1^\\top)^2 = PP^\\top + U_1D_1U_1^\\top` with :math:`P = U_1V^\\top`); Min et al.
+    (arXiv v2, 2022) and Min, Vidal, Mallada (2023) state rates combining imbalance and margin whose
+    exact form could not be checked here.
+
+    Parameters
+    ----------
+    X, Y, W1, W2
+        As in ``deficiency_margin``.
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X = _check_X(X)[0]
+    n, m = X.shape[0], np.shape(W2)[-2]
+    mu = np.maximum(deficiency_margin(X, Y, W1, W2), 0)
+    D1 = reduced_imbalance(X, W1, W2)
+    h = D1.shape[-1]
+    if h < max(n, m):
+        raise ValueError(f"the bound needs a width h >= max(n, m) = {max(n, m)}, got h = {h}")
+    ev = np.linalg.eigvalsh(D1)[..., ::-1]                 # decreasing
+    sig_a = mu if n <= m else np.zeros_like(mu)
+    sig_b = mu if m <= n else np.zeros_like(mu)
+    a = np.maximum(np.maximum(ev[..., n - 1], 0), _root(ev[..., -1], sig_a))
+    b = np.maximum(np.maximum(-ev[..., h - m], 0), _root(-ev[..., 0], sig_b))
+    lmin = np.linalg.eigvalsh(X @ X.T)[0]
+    return _kappa(normalization, n) * lmin * (a + b)
+
+
+def end_to_end_velocity(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """Velocity of the end-to-end predictor :math:`\\theta = UV^\\top` under gradient flow.
+
+    .. math:: \\dot\\theta = -\\big(UU^\\top\\,\\nabla\\mathcal L(\\theta) + \\nabla\\mathcal L(\\theta)\\,VV^\\top\\big),
+              \\qquad \\nabla\\mathcal L(\\theta) = -\\kappa X^\\top(Y - X\\theta),
+
+    gradient flow on :math:`\\theta` preconditioned by the two positive semi-definite factors
+    (Arora, Cohen, Hazan 2018 for the balanced case; the identity is the chain rule, derived here).
+
+    Parameters
+    ----------
+    X, Y, W1, W2
+        As in ``deficiency_margin``.
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+
+    Returns
+    -------
+    ndarray, shape (..., d, m)
+    """
+    X = _check_X(X)[0]
+    Y = as_array("Y", Y, ndim=(1, 2))
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    W1, W2 = _check_layers(X, W1, W2)
+    if Y.shape != (X.shape[0], W2.shape[-2]):
+        raise ValueError(f"Y must have shape ({X.shape[0]}, {W2.shape[-2]}), got {Y.shape}")
+    U = np.swapaxes(W1, -1, -2)
+    theta = U @ np.swapaxes(W2, -1, -2)
+    grad = -_kappa(normalization, X.shape[0]) * X.T @ (Y - X @ theta)
+    return -(U @ np.swapaxes(U, -1, -2) @ grad + grad @ W2 @ np.swapaxes(W2, -1, -2))
+
+
+def _psd_sqrt(A: np.ndarray) -> np.ndarray:
+    w, Q = np.linalg.eigh(A)
+    return (Q * np.sqrt(np.maximum(w, 0))[..., None, :]) @ np.swapaxes(Q, -1, -2)
+
+
+def balanced_end_to_end_velocity(X: Any, Y: Any, theta: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """End-to-end velocity of a *balanced* two-layer net (:math:`U^\\top U = V^\\top V`), from ``theta`` alone.
+
+    Balancedness gives :math:`UU^\\top = (\\theta\\theta^\\top)^{1/2}` and :math:`VV^\\top = (\\theta^\\top\\theta)^{1/2}`,
+    so gradient flow closes on :math:`\\theta`:
+
+    .. math:: \\dot\\theta = -\\big((\\theta\\theta^\\top)^{1/2}\\nabla\\mathcal L(\\theta)
+              + \\nabla\\mathcal L(\\theta)(\\theta^\\top\\theta)^{1/2}\\big)
+
+    (Arora, Cohen, Hazan 2018, two-layer case; the balanced identities are derived here from the SVD of
+    :math:`U` and :math:`V`).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n, m)
+    theta : ndarray, shape (..., d, m)
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+
+    Returns
+    -------
+    ndarray, shape (..., d, m)
+    """
+    X = as_array("X", X, ndim=2)
+    Y = as_array("Y", Y, ndim=(1, 2))
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    theta = as_array("theta", theta)
+    if theta.ndim < 2 or theta.shape[-2:] != (X.shape[1], Y.shape[1]):
+        raise ValueError(f"theta must have shape (..., {X.shape[1]}, {Y.shape[1]}), got {theta.shape}")
+    grad = -_kappa(normalization, X.shape[0]) * X.T @ (Y - X @ theta)
+    tT = np.swapaxes(theta, -1, -2)
+    return -(_psd_sqrt(theta @ tT) @ grad + grad @ _psd_sqrt(tT @ theta))
+
+
+__all__ += ["combined_rate_bound", "end_to_end_velocity", "balanced_end_to_end_velocity"]

@@ -47,3 +47,35 @@ def saxe_mode(t: Any, s: Any, a0: Any) -> np.ndarray:
     if np.any(s <= 0) or np.any(a0 <= 0):
         raise ValueError("s and a0 must be positive")
     return s / (1 + (s / a0 - 1) * np.exp(-2 * s * t))
+
+
+def saxe_learning_time(s: Any, a0: Any) -> np.ndarray:
+    """Time at which a Saxe mode reaches half its target, :math:`a(t) = s/2`.
+
+    From :math:`a(t) = s/(1 + (s/a_0 - 1)e^{-2st})` (``saxe_mode``, same loss convention),
+
+    .. math:: t_{1/2} = \\frac{\\ln(s/a_0 - 1)}{2s} \\approx \\frac{\\ln(s/a_0)}{2s} \\quad (a_0 \\ll s),
+
+    the length of the plateau before the mode is learned. Derived here from Saxe, McClelland, Ganguli
+    (2014), eq. (6).
+
+    Parameters
+    ----------
+    s : array_like
+        Target singular values (> 0).
+    a0 : array_like
+        Initial mode strengths, ``0 < a0 < s/2`` (a mode that starts above ``s/2`` has no plateau).
+
+    Returns
+    -------
+    ndarray
+    """
+    s, a0 = as_array("s", s), as_array("a0", a0)
+    if np.any(s <= 0) or np.any(a0 <= 0):
+        raise ValueError("s and a0 must be positive")
+    if np.any(a0 >= s / 2):
+        raise ValueError("a0 must be below s / 2 (the mode must start below its half-way point)")
+    return np.log(s / a0 - 1) / (2 * s)
+
+
+__all__ += ["saxe_learning_time"]
