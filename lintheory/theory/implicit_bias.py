@@ -169,7 +169,10 @@ def width_scaling_exponent(alpha: float) -> float:
 
     (Min et al. 2021 state :math:`O(h^{-1/2})` at :math:`\\alpha = 1/2`; the general exponent is
     derived here from the bias formula: :math:`(I - X^+X)W_1(0)^\\top W_2(0)^\\top` is a sum of ``h``
-    independent terms of size :math:`h^{-2\\alpha}`).
+    independent terms of size :math:`h^{-2\\alpha}`). The book writes this exponent :math:`\\nu` (its
+    :math:`\\alpha` is the initialization scale :math:`h^{-\\nu}`); :math:`\\nu = 1/4` is the NTK
+    parameterization (exponent 0: the error does not vanish) and :math:`\\nu = 1/2` the balanced
+    mean-field one.
 
     Returns
     -------
@@ -196,7 +199,8 @@ def null_space_blocks(X: Any, W1: Any, W2: Any) -> tuple[np.ndarray, np.ndarray]
     With :math:`U = W_1^\\top`, :math:`V = W_2`, :math:`U_1 = \\Phi_1^\\top U`, :math:`U_2 = \\Phi_2^\\top U`
     (:math:`\\Phi_1`, :math:`\\Phi_2` orthonormal bases of the row and null space of ``X``):
 
-    .. math:: P = \\Phi_2^\\top W_1^\\top W_1\\Phi_1, \\qquad Q = \\Phi_2^\\top W_1^\\top W_2^\\top = \\Phi_2^\\top\\theta .
+    .. math:: P = \\Phi_2^\\top W_1^\\top W_1\\Phi_1, \\qquad
+              Q = \\Phi_2^\\top W_1^\\top W_2^\\top = \\Phi_2^\\top\\theta .
 
     Under gradient flow on :math:`\\|X\\theta - Y\\|_F^2/(2n)`, with :math:`E = Y - X\\theta`, they obey the
     linear system :math:`\\dot P = \\tfrac1n QE^\\top X\\Phi_1`, :math:`\\dot Q = \\tfrac1n P\\Phi_1^\\top X^\\top E`
