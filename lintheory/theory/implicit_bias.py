@@ -15,7 +15,8 @@ from .._validation import as_array, as_generator, check_int, check_nonnegative
 from .regression import min_norm_solution
 
 __all__ = ["row_space_projector", "null_space_projector", "head_product", "bias_term",
-           "predicted_limit", "invariant_init", "width_scaling_exponent"]
+           "predicted_limit", "invariant_init", "width_scaling_exponent", "null_space_blocks",
+           "initial_bias_term", "null_space_bound", "decoupled_invariant_init"]
 
 
 def row_space_projector(X: Any) -> np.ndarray:
@@ -168,7 +169,10 @@ def width_scaling_exponent(alpha: float) -> float:
 
     (Min et al. 2021 state :math:`O(h^{-1/2})` at :math:`\\alpha = 1/2`; the general exponent is
     derived here from the bias formula: :math:`(I - X^+X)W_1(0)^\\top W_2(0)^\\top` is a sum of ``h``
-    independent terms of size :math:`h^{-2\\alpha}`).
+    independent terms of size :math:`h^{-2\\alpha}`). The book writes this exponent :math:`\\nu` (its
+    :math:`\\alpha` is the initialization scale :math:`h^{-\\nu}`); :math:`\\nu = 1/4` is the NTK
+    parameterization (exponent 0: the error does not vanish) and :math:`\\nu = 1/2` the balanced
+    mean-field one.
 
     Returns
     -------
@@ -179,3 +183,167 @@ def width_scaling_exponent(alpha: float) -> float:
     if not np.isfinite(alpha):
         raise ValueError(f"alpha must be a finite number, got {alpha!r}")
     return -(4.0 * alpha - 1.0) / 2.0
+
+
+def _bases(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases ``(Phi_1, Phi_2)`` of the row space and the null space of ``X``, as columns."""
+    n, d = X.shape
+    _, s, Vt = np.linalg.svd(X, full_matrices=True)
+    r = int(np.sum(s > s[0] * max(n, d) * np.finfo(float).eps))
+    return Vt[:r].T, Vt[r:].T
+
+
+def null_space_blocks(X: Any, W1: Any, W2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Min et al. (2021)'s blocks :math:`P = U_2U_1^\\top` and :math:`Q = U_2V^\\top` of a two-layer net.
+
+    With :math:`U = W_1^\\top`, :math:`V = W_2`, :math:`U_1 = \\Phi_1^\\top U`, :math:`U_2 = \\Phi_2^\\top U`
+    (:math:`\\Phi_1`, :math:`\\Phi_2` orthonormal bases of the row and null space of ``X``):
+
+    .. math:: P = \\Phi_2^\\top W_1^\\top W_1\\Phi_1, \\qquad
+              Q = \\Phi_2^\\top W_1^\\top W_2^\\top = \\Phi_2^\\top\\theta .
+
+    Under gradient flow on :math:`\\|X\\theta - Y\\|_F^2/(2n)`, with :math:`E = Y - X\\theta`, they obey the
+    linear system :math:`\\dot P = \\tfrac1n QE^\\top X\\Phi_1`, :math:`\\dot Q = \\tfrac1n P\\Phi_1^\\top X^\\top E`
+    (and gradient descent its explicit Euler step, exactly). Derived in the course; the set
+    :math:`\\{P = 0, Q = 0\\}` is the invariant set described by Min et al. (2021).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    W1 : array_like, shape (..., h, d)
+    W2 : array_like, shape (..., m, h)
+
+    Returns
+    -------
+    P : ndarray, shape (..., d - n, n)
+    Q : ndarray, shape (..., d - n, m)
+    """
+    X = as_array("X", X, ndim=2)
+    W1, W2 = as_array("W1", W1), as_array("W2", W2)
+    if W1.ndim < 2 or W1.shape[-1] != X.shape[1]:
+        raise ValueError(f"W1 must have shape (..., h, {X.shape[1]}), got {W1.shape}")
+    if W2.ndim < 2 or W2.shape[-1] != W1.shape[-2]:
+        raise ValueError(f"W2 must have shape (..., m, {W1.shape[-2]}), got {W2.shape}")
+    Phi1, Phi2 = _bases(X)
+    U = np.swapaxes(W1, -1, -2)
+    U2 = Phi2.T @ U
+    return U2 @ np.swapaxes(Phi1.T @ U, -1, -2), U2 @ np.swapaxes(W2, -1, -2)
+
+
+def initial_bias_term(X: Any, init_params: Sequence[Any]) -> np.ndarray:
+    """The leading term of the bias, computable before training: :math:`(I - X^+X)\\,\\theta(0)`.
+
+    .. math:: (I - X^+X)\\,W_1(0)^\\top p(0) = (I - X^+X)\\,\\theta(0),
+
+    i.e. the bias formula :math:`(I - X^+X)W_1(0)^\\top p(\\infty)` with the head frozen at its initial
+    value. The limit it predicts, :math:`X^+Y + (I - X^+X)\\theta(0)`, is the limit of the *linear* model
+    started at :math:`\\theta(0)`. Derived in the course.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    init_params : list of ndarray
+        ``[W_1, ..., W_L]`` (depth >= 2, leading batch axes allowed) at initialization.
+
+    Returns
+    -------
+    ndarray, shape (..., d, m)
+    """
+    if not isinstance(init_params, (list, tuple)) or len(init_params) < 2:
+        raise TypeError("init_params must be a list [W_1, ..., W_L] of length >= 2")
+    return bias_term(X, init_params[0], head_product(list(init_params[1:])))
+
+
+def null_space_bound(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
+    """Grönwall bound on the implicit-bias error of gradient flow, from the initialization only.
+
+    .. math:: \\|\\theta(\\infty) - X^+Y\\|_2 = \\|Q(\\infty)\\|_2 \\le \\|[P(0),\\ Q(0)]\\|_2
+              \\exp\\Big(\\frac{\\|X\\|_2\\,\\|E(0)\\|_F}{n\\,c}\\Big),
+
+    with :math:`E(0) = Y - X\\theta(0)` and :math:`c` the imbalance rate of
+    :func:`lintheory.theory.imbalance_rate_bound` (course convention :math:`\\|X\\theta - Y\\|_F^2/(2n)`).
+    Proof: :math:`Z = [P, Q]` obeys :math:`\\dot Z = ZA(t)` with :math:`\\|A\\|_2 \\le \\|X\\|_2\\|E\\|_F/n`
+    (see :func:`null_space_blocks`), and :math:`\\|E(t)\\|_F \\le e^{-ct}\\|E(0)\\|_F`. Derived in the
+    course, following the argument of Min et al. (2021). ``inf`` where ``c = 0``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    Y : array_like, shape (n,) or (n, m)
+    W1 : array_like, shape (..., h, d)
+    W2 : array_like, shape (..., m, h)
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X = as_array("X", X, ndim=2)
+    Y = as_array("Y", Y, ndim=(1, 2))
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"Y must have one row per sample of X ({X.shape[0]}), got shape {Y.shape}")
+    n = X.shape[0]
+    Y2 = Y[:, None] if Y.ndim == 1 else Y
+    P, Q = null_space_blocks(X, W1, W2)
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    m, h = W2.shape[-2], W2.shape[-1]
+    if h < n + m:
+        raise ValueError(f"the bound needs a width h >= n + m = {n + m}, got h = {h}")
+    z0 = np.linalg.norm(np.concatenate([P, Q], axis=-1), 2, axis=(-2, -1))
+    theta0 = np.swapaxes(W1, -1, -2) @ np.swapaxes(W2, -1, -2)
+    e0 = np.linalg.norm(Y2 - X @ theta0, axis=(-2, -1))
+    # c of the imbalance bound from the (n+m) x (n+m) Gram matrix of B = [U_1; V] (D_1 = B^T J B has
+    # the nonzero eigenvalues of G^{1/2} J G^{1/2}, G = B B^T, J = diag(I_n, -I_m); the others are 0)
+    Phi1 = _bases(X)[0]
+    B = np.concatenate([Phi1.T @ np.swapaxes(W1, -1, -2), W2], axis=-2)
+    lam, V = np.linalg.eigh(B @ np.swapaxes(B, -1, -2))
+    R = V * np.sqrt(np.maximum(lam, 0.0))[..., None, :]
+    J = np.diag(np.r_[np.ones(n), -np.ones(m)])
+    ev = np.linalg.eigvalsh(np.swapaxes(R, -1, -2) @ J @ R)[..., ::-1]        # decreasing, n + m values
+    pos, neg = ev[..., n - 1], -ev[..., n]                                    # lambda_n(D_1), lambda_m(-D_1)
+    c = np.linalg.eigvalsh(X @ X.T)[0] / n * (np.maximum(pos, 0) + np.maximum(neg, 0))
+    with np.errstate(divide="ignore", over="ignore"):
+        expo = np.where(c > 0, np.linalg.norm(X, 2) * e0 / (n * np.where(c > 0, c, 1.0)), np.inf)
+        return z0 * np.exp(expo)
+
+
+def decoupled_invariant_init(X: Any, h: int, m: int, scale: float, n_null: int, *, seed: Any = None
+                             ) -> list[np.ndarray]:
+    """A point of Min et al.'s invariant set :math:`\\{P = 0, Q = 0\\}` with :math:`W_1(I - X^+X) \\ne 0`.
+
+    ``h - n_null`` hidden units get input weights in the row space of ``X`` (as in
+    :func:`invariant_init`), ``n_null`` units get input weights in its null space and zero output
+    weights; then every hidden unit is mixed by a random rotation :math:`O` of the hidden space
+    (:math:`W_1 \\to OW_1`, :math:`W_2 \\to W_2O^\\top`, which leaves :math:`\\theta` unchanged). So
+    :math:`P = Q = 0` although every row of :math:`W_1` has a null-space part.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    h, m : int
+        Width and output dimension.
+    scale : float
+        Entry size.
+    n_null : int
+        Number of decoupled null-space units, ``0 <= n_null < h``.
+    seed : None, int or Generator
+
+    Returns
+    -------
+    list of ndarray
+        ``[W_1, W_2]`` of shapes ``(h, d)`` and ``(m, h)``.
+    """
+    X = as_array("X", X, ndim=2)
+    h, m = check_int("h", h, minimum=1), check_int("m", m, minimum=1)
+    n_null = check_int("n_null", n_null, minimum=0)
+    if n_null >= h:
+        raise ValueError(f"n_null must be smaller than h = {h}, got {n_null}")
+    scale = check_nonnegative("scale", scale)
+    rng = as_generator(seed)
+    Phi1, Phi2 = _bases(X)
+    W1_row, W2_row = invariant_init(X, h - n_null, m, scale, seed=rng)
+    W1_null = scale * rng.standard_normal((n_null, Phi2.shape[1])) @ Phi2.T
+    W1 = np.concatenate([W1_row, W1_null], axis=0)
+    W2 = np.concatenate([W2_row, np.zeros((m, n_null))], axis=1)
+    G, R = np.linalg.qr(rng.standard_normal((h, h)))
+    O = G * np.sign(np.diag(R))
+    return [O @ W1, W2 @ O.T]

@@ -9,7 +9,7 @@ from scipy.optimize import linprog, minimize
 
 from .._validation import as_array
 
-__all__ = ["l2_max_margin", "l1_max_margin"]
+__all__ = ["l2_max_margin", "l1_max_margin", "soudry_residual"]
 
 
 def _signed_inputs(X: Any, y: Any) -> np.ndarray:
@@ -89,3 +89,33 @@ def l1_max_margin(X: Any, y: Any) -> np.ndarray:
     if not res.success:
         raise RuntimeError(f"l1_max_margin: linprog failed: {res.message}")
     return res.x[:d] - res.x[d:]
+
+
+def soudry_residual(theta: Any, w_hat: Any, t: Any) -> np.ndarray:
+    """The remainder :math:`\\rho(t) = \\theta(t) - \\hat w\\log t` of Soudry et al. (2018).
+
+    Their theorem: for gradient descent on separable data with the logistic or exponential loss,
+    :math:`\\theta(t) = \\hat w\\log t + \\rho(t)` with :math:`\\hat w` the hard-margin SVM
+    (:func:`l2_max_margin`) and :math:`\\rho` bounded (for almost every data set).
+
+    Parameters
+    ----------
+    theta : array_like, shape (T, d)
+        Iterates at the steps ``t``.
+    w_hat : array_like, shape (d,)
+    t : array_like, shape (T,)
+        Step counts (or times), all positive.
+
+    Returns
+    -------
+    ndarray, shape (T, d)
+    """
+    theta = as_array("theta", theta, ndim=2)
+    w_hat = as_array("w_hat", w_hat, ndim=1)
+    t = as_array("t", t, ndim=1)
+    if theta.shape != (t.shape[0], w_hat.shape[0]):
+        raise ValueError(f"theta must have shape (len(t), len(w_hat)) = ({t.shape[0]}, {w_hat.shape[0]}), "
+                         f"got {theta.shape}")
+    if np.any(t <= 0):
+        raise ValueError("t must be positive (rho uses log t)")
+    return theta - np.log(t)[:, None] * w_hat
