@@ -9,9 +9,15 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("*.ipynb"))
+# A finder placed first on sys.meta_path refuses the book's toolchain, as if it were not installed.
+# (Not sys.modules[name] = None: scipy's docstring tools test `"sphinx" in sys.modules` and would break.)
 BLOCK = ("import sys\n"
-         "for _name in ('myst_nb', 'sphinx', 'docutils'):\n"
-         "    sys.modules[_name] = None    # importing it now raises ImportError\n")
+         "class _NoBookToolchain:\n"
+         "    def find_spec(self, name, path=None, target=None):\n"
+         "        if name.split('.')[0] in ('myst_nb', 'sphinx', 'docutils'):\n"
+         "            raise ModuleNotFoundError(f'No module named {name!r} (blocked)', name=name)\n"
+         "        return None\n"
+         "sys.meta_path.insert(0, _NoBookToolchain())\n")
 
 
 def run_blocked(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
