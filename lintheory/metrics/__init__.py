@@ -10,3 +10,6 @@ from .spectra import alignment, effective_rank, rank_one_ratio, singular_values
 __all__ = ["imbalance", "norm_imbalance", "hvp", "hessian", "sharpness", "distance",
            "relative_distance", "angle", "normalized_margin", "singular_values", "effective_rank", "rank_one_ratio", "alignment",
            "empirical_rate", "jacobian", "gauss_newton"]
+from .rank import effective_rank_trajectory, schatten_norm, singular_value_trajectory  # noqa: E402
+
+__all__ += ["singular_value_trajectory", "effective_rank_trajectory", "schatten_norm"]
