@@ -27,12 +27,12 @@ def _check_sensing(A: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return A, y
 
 
-def min_nuclear_norm(A: Any, y: Any, *, psd: bool = False, eps: float = 1e-9, solver: str = "SCS"
+def min_nuclear_norm(A: Any, y: Any, *, psd: bool = False, eps: float = 1e-8, solver: str = "CLARABEL"
                      ) -> np.ndarray:
     """Minimum-nuclear-norm interpolator :math:`\\arg\\min\\{\\|\\theta\\|_*: \\langle A_i,\\theta\\rangle = y_i\\}`.
 
-    Solved as a semidefinite program with cvxpy (SCS by default; ``solver="CLARABEL"`` is an
-    interior-point alternative, slower here). With ``psd=True`` the problem of
+    Solved as a semidefinite program with cvxpy (the interior-point solver Clarabel by default;
+    ``solver="SCS"``, a first-order solver, is an alternative whose run time varies more). With ``psd=True`` the problem of
     Gunasekar et al. (2017): :math:`\\theta\\succeq0` (``A_i`` then square), where :math:`\\|\\theta\\|_* =
     \\operatorname{tr}\\theta`.
 
@@ -56,6 +56,12 @@ def min_nuclear_norm(A: Any, y: Any, *, psd: bool = False, eps: float = 1e-9, so
         If cvxpy is not installed (``pip install cvxpy``, or ``pip install lintheory[convex]``).
     RuntimeError
         If the solver reports the problem infeasible or fails.
+
+    Notes
+    -----
+    Without ``psd``, the solver's answer is then projected onto the affine set
+    :math:`\\{\\langle A_i,\\theta\\rangle = y_i\\}` (least-norm correction), so that the measurements hold to
+    round-off; the correction is of the size of the solver's feasibility error.
     """
     A, y = _check_sensing(A, y)
     try:
@@ -78,7 +84,11 @@ def min_nuclear_norm(A: Any, y: Any, *, psd: bool = False, eps: float = 1e-9, so
         raise ValueError(f"solver must be 'SCS' or 'CLARABEL', got {solver!r}")
     if prob.status not in ("optimal", "optimal_inaccurate") or T.value is None:
         raise RuntimeError(f"the nuclear-norm problem was not solved: status {prob.status}")
-    return np.asarray(T.value)
+    theta = np.asarray(T.value)
+    if not psd:
+        X = A.reshape(n, -1)
+        theta = theta - np.linalg.lstsq(X, X @ theta.ravel() - y, rcond=None)[0].reshape(d, m)
+    return theta
 
 
 def min_trace_diagonal(a: Any, y: Any) -> np.ndarray:
