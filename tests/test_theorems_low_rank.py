@@ -93,13 +93,14 @@ def test_commuting_measurements_limit_and_rate():
 
 def test_rank_of_symmetric_factor_is_conserved():
     """theta = U U^T: U' = -(G + G^T) U is linear in U, so U(t) = Phi(t) U(0) with Phi invertible: the rank
-    and the kernel of U(0) are kept for all t (an identity)."""
+    and the kernel of U(0) are kept for all t (an identity). The rank-one set is unstable here (the data
+    need rank 2), so round-off is amplified over long times; we check up to t = 5, where it is not yet."""
     d = 5
     loss = _sensing(d, 12, seed=7)
-    loss = lt.SensingLoss(loss.A, loss.y)
     rng = np.random.default_rng(8)
     U0 = 0.3 * rng.standard_normal((d, 1)) @ rng.standard_normal((1, d))     # rank one
-    flow = lt.gradient_flow(lt.Symmetric(d), loss, [U0], np.array([0.0, 5.0, 50.0]))
+    flow = lt.gradient_flow(lt.Symmetric(d), loss, [U0], np.array([0.0, 1.0, 5.0]))
+    assert flow.loss[-1] < 0.9 * flow.loss[0]                                  # it did move
     ker = np.linalg.svd(U0)[2][1:]                                            # kernel of U(0)
     for U in flow.params[0]:
         s = np.linalg.svd(U, compute_uv=False)
