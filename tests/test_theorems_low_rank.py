@@ -77,7 +77,6 @@ def test_commuting_measurements_limit_and_rate():
     target = lt.theory.min_nuclear_norm(A, y, psd=True)
     np.testing.assert_allclose(target, lt.theory.single_measurement_limit(a, 1.0), atol=1e-6)
     p_pred = lt.theory.commuting_error_exponent(a)
-    assert p_pred == 2 * (1 - 0.5 / 1.0)
     net = lt.Symmetric(4)
     alphas = np.array([1e-1, 3e-2, 1e-2, 3e-3])
     errors = []
