@@ -213,3 +213,18 @@ def test_lintheory_imports_without_cvxpy_and_says_how_to_install():
             "except ImportError as e:\n    print('MSG', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "MSG" in out.stdout and "pip install cvxpy" in out.stdout
+
+
+def test_low_rank_theory_rejects_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        lt.theory.singular_value_velocity(np.zeros((3, 2)), np.zeros((2, 3)), 2)
+    with pytest.raises(ValueError, match="depth must be at least 1"):
+        lt.theory.singular_value_velocity(np.zeros((3, 2)), np.zeros((3, 2)), 0)
+    with pytest.raises(ValueError, match="unique largest"):
+        lt.theory.commuting_error_exponent([1.0, 1.0, 0.5])
+    with pytest.raises(ValueError, match="unique largest"):
+        lt.theory.single_measurement_limit([1.0, 1.0], 1.0)
+    with pytest.raises(RuntimeError, match="no PSD interpolator"):
+        lt.theory.min_trace_diagonal([[1.0, 1.0]], [-1.0])         # x >= 0 cannot give a negative value
+    with pytest.raises(ValueError, match="one value per row"):
+        lt.theory.min_trace_diagonal([[1.0, 1.0]], [1.0, 2.0])
