@@ -14,6 +14,9 @@ from .sweeps import SweepResult, sweep
 from .networks import (Convolutional, DecomposableTensorNetwork, Diagonal, FullyConnected, Network,
                        Residual, TensorNetwork)
 
+from .networks import Symmetric
+from .sensing import SensingLoss
+
 __version__ = "0.1.0"
 
 __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
@@ -22,3 +25,4 @@ __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
            "Trajectory", "gradient_flow", "gradient_descent",
            "sweep", "SweepResult", "glue",
            "data", "metrics", "plotting", "sweeps", "theory", "widgets"]
+__all__ += ["Symmetric", "SensingLoss"]

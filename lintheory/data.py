@@ -130,3 +130,76 @@ def separable_classification(n: int, d: int, *, margin: float = 0.1, seed: Any =
     y = np.where(X @ w >= 0, 1.0, -1.0)
     X += (y * np.maximum(0.0, margin - y * (X @ w)))[:, None] * w
     return X, y
+
+
+# ---------------------------------------------------------------- matrix sensing and completion (issue 18)
+
+def low_rank_matrix(d: int, m: int, rank: int, *, seed: Any = None, norm: str = "frobenius"
+                    ) -> np.ndarray:
+    """A random ``d x m`` matrix of the given rank, :math:`\\theta^* = GH^\\top` with Gaussian ``G, H``.
+
+    ``norm="frobenius"`` rescales it to :math:`\\|\\theta^*\\|_F = \\sqrt{dm}` (entries of order one);
+    ``"spectral"`` to spectral norm 1; ``"none"`` keeps :math:`GH^\\top`.
+    """
+    d, m = check_int("d", d, minimum=1), check_int("m", m, minimum=1)
+    rank = check_int("rank", rank, minimum=0)
+    if rank > min(d, m):
+        raise ValueError(f"rank must be at most min(d, m) = {min(d, m)}, got {rank}")
+    if norm not in ("frobenius", "spectral", "none"):
+        raise ValueError(f"norm must be one of ('frobenius', 'spectral', 'none'), got {norm!r}")
+    rng = as_generator(seed)
+    M = rng.standard_normal((d, rank)) @ rng.standard_normal((rank, m))
+    if rank == 0 or norm == "none":
+        return M
+    return M * (np.sqrt(d * m) / np.linalg.norm(M) if norm == "frobenius" else 1 / np.linalg.norm(M, 2))
+
+
+def gaussian_sensing(n: int, theta: Any, *, seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian matrix sensing of ``theta``: :math:`A_i` with i.i.d. :math:`\\mathcal N(0,1)` entries.
+
+    Returns
+    -------
+    A : ndarray, shape (n, d, m)
+    y : ndarray, shape (n,), :math:`y_i = \\langle A_i, \\theta\\rangle`
+    """
+    n = check_int("n", n, minimum=1)
+    theta = as_array("theta", theta, ndim=2)
+    A = as_generator(seed).standard_normal((n,) + theta.shape)
+    return A, np.einsum("ndm,dm->n", A, theta)
+
+
+def completion_mask(n: int, shape: tuple[int, int], *, seed: Any = None) -> np.ndarray:
+    """``n`` distinct entries of a ``shape`` matrix, drawn uniformly without replacement.
+
+    Returns
+    -------
+    ndarray of int, shape (n, 2)
+        Rows and columns of the observed entries (in the order drawn); pass them with the values
+        ``theta[idx[:, 0], idx[:, 1]]`` to :meth:`lintheory.SensingLoss.completion`.
+    """
+    if not (isinstance(shape, (tuple, list)) and len(shape) == 2
+            and all(isinstance(s, (int, np.integer)) and s >= 1 for s in shape)):
+        raise ValueError(f"shape must be a pair of positive ints (d, m), got {shape!r}")
+    d, m = int(shape[0]), int(shape[1])
+    n = check_int("n", n, minimum=1)
+    if n > d * m:
+        raise ValueError(f"n must be at most the number of entries d*m = {d * m}, got {n}")
+    flat = as_generator(seed).choice(d * m, size=n, replace=False)
+    return np.stack([flat // m, flat % m], axis=1)
+
+
+def razin_cohen_completion() -> tuple[np.ndarray, np.ndarray]:
+    """The 2 x 2 completion problem of Razin & Cohen (2020): entries (0,1), (1,0) equal 1, (1,1) equal 0.
+
+    Every completion is :math:`\\begin{pmatrix} w & 1\\\\ 1 & 0\\end{pmatrix}`, of determinant
+    :math:`-1` (rank 2 for every ``w``); the unobserved entry ``(0, 0)`` is ``w``.
+
+    Returns
+    -------
+    mask_indices : ndarray of int, shape (3, 2)
+    values : ndarray, shape (3,)
+    """
+    return np.array([[0, 1], [1, 0], [1, 1]]), np.array([1.0, 1.0, 0.0])
+
+
+__all__ += ["low_rank_matrix", "gaussian_sensing", "completion_mask", "razin_cohen_completion"]

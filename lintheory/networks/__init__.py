@@ -4,6 +4,7 @@ from .base import Network, Params
 from .diagonal import Convolutional, Diagonal
 from .fully_connected import FullyConnected, Residual
 from .tensor import DecomposableTensorNetwork, TensorNetwork
+from .symmetric import Symmetric
 
 __all__ = ["Network", "Params", "FullyConnected", "Residual", "Diagonal", "Convolutional",
-           "TensorNetwork", "DecomposableTensorNetwork"]
+           "TensorNetwork", "DecomposableTensorNetwork", "Symmetric"]

@@ -17,3 +17,8 @@ from .tensor_networks import *  # noqa: F401,F403
 
 __all__ = [name for module in (regression, saxe, max_margin, convergence, implicit_bias, tensor_networks,
                                discrete_dynamics, flat_minima) for name in module.__all__]
+
+from . import low_rank  # noqa: E402
+from .low_rank import *  # noqa: F401,F403,E402
+
+__all__ += low_rank.__all__
