@@ -205,3 +205,96 @@ def test_input_validation():
         lt.theory.small_init_sharpness_bound(X, y[:-1], 3)
     with pytest.raises(ValueError, match="depth"):
         lt.theory.balanced_minimizer(X, y, 1, 4)
+
+
+# --- Issue 14: the convergence criterion, the gradient norm, and when the lower bound is attained ---
+
+def _data_with_eigvec(lams, j, seed=0):
+    """X with X^T X / N = U diag(lams) U^T exactly, and y = X u_j: theta* = u_j, an eigenvector."""
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.standard_normal((D, D)))
+    Q, _ = np.linalg.qr(rng.standard_normal((N, D)))
+    X = np.sqrt(N) * Q @ np.diag(np.sqrt(lams)) @ U.T
+    return X, X @ U[:, j]
+
+
+@pytest.mark.parametrize("j,L", [(0, 3), (1, 4), (4, 3), (2, 2)])
+def test_balanced_sharpness_when_theta_is_an_eigenvector(j, L):
+    # Prediction (prop-ch5-balanced): if Sigma theta_hat = a theta_hat, S_bal = max(L a, largest other
+    # eigenvalue); it equals S_min = L a exactly when L a >= the other eigenvalues.
+    lams = np.array([1.0, 0.5, 0.4, 0.3, 0.2])
+    others = np.delete(lams, j)
+    predicted = max(L * lams[j], others.max())
+    X, y = _data_with_eigvec(lams, j)
+    net = lt.FullyConnected([D] + [4] * (L - 1) + [1])
+    p = lt.theory.balanced_minimizer(X, y, L, 4, seed=j, batch=5)
+    S = lt.metrics.sharpness(net, lt.SquaredLoss(X, y), p, tol=1e-10)
+    assert np.allclose(S, predicted, rtol=1e-8, atol=0)
+    assert np.isclose(lt.theory.balanced_sharpness(X, y, L), predicted, rtol=1e-10)
+    attained = L * lams[j] >= others.max()
+    assert np.isclose(predicted, L * lams[j]) == attained          # = S_min iff L a >= the rest
+
+
+def test_gradient_norm_is_the_norm_of_the_chain_rule_gradient():
+    X, y, sigma, w = _problem(4)
+    net = lt.FullyConnected([D, 4, 3, 1])
+    params = net.init(0.7, seed=3, scheme="gaussian", batch=(2, 3))
+    got = lt.metrics.gradient_norm(net, lt.SquaredLoss(X, y), params)
+    for i in range(2):
+        for k in range(3):
+            p = [b[i, k] for b in params]
+            theta = net.end_to_end(p)
+            grad_theta = sigma @ theta - X.T @ y / N            # gradient of ||X theta - y||^2 / (2N)
+            expected = np.linalg.norm(_jacobian(net, p).T @ grad_theta)   # J from jvps, not vjps
+            assert np.isclose(got[i, k], expected, rtol=1e-10)
+
+
+def test_converged_rejects_a_passing_visit_and_nan():
+    d = np.array([1e-2, 1e-9, 1e-2, 1e-9])            # a period-two orbit ending on its low branch
+    assert d[-1] < 1e-6 and not lt.metrics.converged(d, tol=1e-6, window=4)
+    assert lt.metrics.converged(d, tol=1e-6, window=1)
+    assert not lt.metrics.converged(np.array([1e-9, np.nan]), tol=1e-6)
+    g = np.array([1e-9, 1e-9, 1e-1, 1e-9])
+    assert not lt.metrics.converged(np.full(4, 1e-9), g, tol=1e-6, grad_tol=1e-3)
+    with pytest.raises(ValueError, match="window"):
+        lt.metrics.converged(d, window=5)
+    with pytest.raises(ValueError, match="tol"):
+        lt.metrics.converged(d, tol=0.0)
+    with pytest.raises(ValueError, match="gradient"):
+        lt.metrics.converged(d, np.ones(3))
+
+
+def _tail_verdict(net, loss, p0, eta, n_steps, target, window=50):
+    head = lt.gradient_descent(net, loss, p0, eta, n_steps - window, record_every=n_steps, keep_params=False)
+    alive = head.diverged_step < 0
+    mid = [np.where(alive.reshape(alive.shape + (1,) * (b.ndim - 1)), np.nan_to_num(b), 0.0)
+           for b in head.final_params]
+    tail = lt.gradient_descent(net, loss, mid, eta, window, record_every=1, keep_params=True)
+    dist = np.mean((tail.theta - target) ** 2, axis=-1)
+    grad = lt.metrics.gradient_norm(net, loss, tail.params)
+    return lt.metrics.converged(dist, grad, tol=1e-6, grad_tol=1e-3) & alive & (tail.diverged_step < 0)
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.95, 1.05, 1.5])
+def test_convergence_test_matches_the_quadratic_stability_threshold(factor):
+    # Depth 1: the loss is the quadratic with Hessian Sigma everywhere, so gradient descent converges iff
+    # eta < 2 / lambda_max(Sigma) (prediction computed before simulating).
+    X, y, sigma, w = _problem(5)
+    eta = factor * 2 / np.linalg.eigvalsh(sigma)[-1]
+    predicted = eta < 2 / np.linalg.eigvalsh(sigma)[-1]
+    net = lt.FullyConnected([D, 1])
+    ok = _tail_verdict(net, lt.SquaredLoss(X, y), net.init(1.0, seed=0, batch=8), eta, 2000, w)
+    assert np.all(ok == predicted)
+
+
+def test_deep_gd_passes_the_convergence_test_only_below_two_over_s_min():
+    # Prediction from the lower bound: above 2/S_min no run converges; well below it, from a small
+    # initialization, all runs converge (S_min recomputed here from the eigen-data).
+    X, y, sigma, w = _problem(8)
+    L = 4
+    net = lt.FullyConnected([D] * L + [1])
+    loss = lt.SquaredLoss(X, y)
+    thr = 2 / _s_min(sigma, w, L)
+    p0 = net.init(0.3, seed=1, scheme="gaussian", batch=30)
+    assert not _tail_verdict(net, loss, p0, 1.1 * thr, 3000, w).any()
+    assert _tail_verdict(net, loss, p0, 0.5 * thr, 3000, w).all()
