@@ -120,3 +120,59 @@ def test_display_math_is_never_inside_a_paragraph():
                 found += [f"{path.name} cell {i}: line {n}"
                           for n in fixer.embedded_displays("".join(cell["source"]))]
     assert found == [], "run python tools/fix_display_math.py"
+
+
+THEOREM_KINDS = ("theorem", "lemma", "proposition", "corollary", "conjecture", "claim")
+
+
+def theorem_boxes(text: str) -> list[tuple[str, str | None, str]]:
+    """(kind, label, body) of every sphinx-proof statement box in a MyST text."""
+    import re
+    boxes = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^\s*(`{3,}|:{3,})\{prf:(\w+)\}", lines[i])
+        if m and m.group(2) in THEOREM_KINDS:
+            fence, j = m.group(1), i + 1
+            while j < len(lines) and lines[j].strip() != fence:
+                j += 1
+            body = lines[i + 1:j]
+            label = next((b.split(":label:")[1].strip() for b in body if b.strip().startswith(":label:")), None)
+            content = "\n".join(b for b in body if not re.match(r"^\s*:\w+:", b)).strip()
+            boxes.append((m.group(2), label, content))
+            i = j
+        i += 1
+    return boxes
+
+
+def source_problems(text: str, where: str) -> list[str]:
+    found = []
+    for kind, label, content in theorem_boxes(text):
+        name = f"{where}: {kind} {label}"
+        if not label:
+            found.append(f"{name} has no :label:")
+        last = content.split("\n\n")[-1].strip() if content else ""
+        if not last.startswith("Source:"):
+            found.append(f"{name} does not end with a 'Source:' paragraph")
+    return found
+
+
+def test_source_checker_can_fail():
+    ok = "```{prf:theorem} T\n:label: t\nClaim.\n\nSource: derived in this course.\n```"
+    assert source_problems(ok, "x") == []
+    assert len(source_problems(ok.replace("Source:", "From"), "x")) == 1
+    assert len(source_problems(ok.replace(":label: t\n", ""), "x")) == 1
+
+
+def test_every_theorem_box_ends_with_its_source():
+    """Each theorem, lemma, proposition, corollary of the book names its source in a last paragraph
+    'Source: <paper, theorem N> | derived in this course | observed numerically, not proved'."""
+    root = Path(__file__).resolve().parent.parent
+    found = [p for md in sorted(root.glob("*.md")) if md.name != "README.md"
+             for p in source_problems(md.read_text(), md.name)]
+    for path in NOTEBOOKS:
+        text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                         if c["cell_type"] == "markdown")
+        found += source_problems(text, path.name)
+    assert found == []
