@@ -214,6 +214,11 @@ def _check_gradient_field(gradient: Any, params: Params) -> None:
                              f"got {np.shape(g)}")
 
 
+# Below this loss, loss-normalised GD takes grad / loss from Loss.normalized_grad (exact in the log
+# domain, 0 at an exact minimum); above it, eta * grad / loss is accurate to round-off, and computed so.
+_TINY_LOSS = 1e-280
+
+
 def _record_steps(n_steps: int, record_every: int) -> np.ndarray:
     steps = np.arange(0, n_steps + 1, record_every)
     return steps if steps[-1] == n_steps else np.append(steps, n_steps)
@@ -239,10 +244,12 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     normalize : {None, "loss", "gradient"}
         Constant step (default); :math:`\\eta_k = \\eta / \\mathcal L(p_k)` (normalised GD for exponential
         tails, Nacson et al. 2019); or :math:`\\eta_k = \\eta / \\|\\nabla \\mathcal L(p_k)\\|`.
-        With ``"loss"`` the ratio :math:`\\nabla_\\theta\\mathcal L / \\mathcal L` is computed by
+        With ``"loss"``, once the loss is below ``1e-280`` the ratio
+        :math:`\\nabla_\\theta\\mathcal L / \\mathcal L` is taken from
         :meth:`lintheory.Loss.normalized_grad`, which stays exact when the loss underflows to 0
-        (exponential and logistic losses on separable data); at an exact minimum (loss 0 and gradient 0)
-        the step is 0 and the run stays put. With ``"gradient"`` a zero gradient gives a zero step.
+        (exponential and logistic losses on separable data: the run goes on converging); at an exact
+        minimum (loss 0) the step is 0 and the run stays put. With ``"gradient"`` a zero gradient gives
+        a zero step.
     keep_params : bool
         Store parameter snapshots (set ``False`` for large sweeps; ``final_params`` is always kept).
 
@@ -280,7 +287,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for k in range(n_steps + 1):
             theta, pullback = forward(p)
-            value, g = loss.normalized_grad(theta) if normalize == "loss" else loss.value_and_grad(theta)
+            value, g = loss.value_and_grad(theta)
             finite = np.isfinite(value)
             if not finite.all():                # rare path: a member has just diverged
                 bad = ~finite & (diverged < 0)
@@ -307,7 +314,13 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 scale = eta / np.where(alive & (sq > 0), np.sqrt(sq), 1.0)
                 grads = [gb * np.reshape(scale, shape) for gb, shape in zip(grads, expand)]
             else:                               # the pull-back is linear: scale g, not every block
-                grads = pullback(g * (eta.reshape(g_shape) if isinstance(eta, np.ndarray) else eta))
+                scale = eta
+                if normalize == "loss":
+                    tiny = alive & (value < _TINY_LOSS)     # eta * g / loss loses accuracy (or is 0/0)
+                    if np.any(tiny):
+                        g = np.where(np.reshape(tiny, g_shape), loss.normalized_grad(theta)[1], g)
+                    scale = eta / np.where(alive & ~tiny, value, 1.0)
+                grads = pullback(g * (scale.reshape(g_shape) if isinstance(scale, np.ndarray) else scale))
             for a, new, gb in zip(p, prev, grads):
                 np.subtract(a, gb, out=new)
                 if not alive.all():             # a diverged member stays frozen at its last finite state

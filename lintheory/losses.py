@@ -203,7 +203,9 @@ class LogisticLoss(_MarginLoss):
 
     @staticmethod
     def _dell(z):
-        return -0.5 * (1 - np.tanh(z / 2))      # -sigmoid(-z), overflow-free
+        # -sigmoid(-z) = -exp(-log(1 + e^z)): overflow-free and accurate in the tail (the former
+        # -(1 - tanh(z/2))/2 cancelled to exactly 0 for margins z > 37, stalling GD on separable data)
+        return -np.exp(-np.logaddexp(0.0, z))
 
     @staticmethod
     def _d2ell(z):
