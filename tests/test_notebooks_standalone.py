@@ -8,6 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow        # executes every chapter: CI runs it with nbval, after the fast tests
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("*.ipynb"))
 BLOCK = ("import sys\n"
          "for _name in ('myst_nb', 'sphinx', 'docutils'):\n"

@@ -79,4 +79,6 @@ def norm_imbalance(params: Sequence[np.ndarray], core_ndim: int | Sequence[int])
                          "the blocks; pass the number of trailing axes of each block, e.g. "
                          "[len(s) for s in net.shapes]")
     sq = [np.sum(p ** 2, axis=tuple(range(-k, 0))) for p, k in zip(params, nd)]
+    if len(sq) < 2:                               # one block: no differences, shape (..., 0)
+        return np.zeros(next(iter(batches), ()) + (0,))
     return np.stack([sq[k + 1] - sq[k] for k in range(len(sq) - 1)], axis=-1)
