@@ -148,14 +148,14 @@ def test_every_control_value_shows_the_frame_drawn_for_that_value():
     from lintheory.plotting import STYLE, figure_png
 
     grid = {"a": [1, 2, 3], "kind": ["x", "y"], "b": [0.5, 1.0]}
-    w = lt.widgets.explorer(_draw_values, grid, initial={"a": 3, "kind": "y"})
+    w = lt.widgets.explorer(_draw_values, grid, initial={"a": 3, "kind": "y"}, figsize=(2.5, 1.5), dpi=40)
     assert len(set(w.frames.values())) == 12
     for combo in itertools.product(*grid.values()):
         values = dict(zip(grid, combo))
         with mpl.rc_context(STYLE):                    # the frame drawn independently for these values
-            fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+            fig = Figure(figsize=(2.5, 1.5), layout="constrained")
             _draw_values(fig, **values)
-            expected = figure_png(fig, dpi=144, colors=64)
+            expected = figure_png(fig, dpi=80, colors=64)
         assert w.frames[combo] == expected
         leaf = _walk(w, values)
         assert leaf.value == expected, f"the image shown for {values} is not the one drawn for it"
