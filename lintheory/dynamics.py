@@ -295,9 +295,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 if k > 0:
                     for a, old in zip(p, prev):
                         a[bad] = old[bad]
-                if batch:
-                    eta = np.where(diverged < 0, step, 0.0)
-                    g = np.where(np.reshape(diverged >= 0, g_shape), 0.0, g)   # inf * 0 would be NaN
+                # a diverged batch member is frozen after the update below (its step may be NaN)
             alive = diverged < 0
             if k == steps[r]:
                 rec_loss[r] = np.where(alive, value, np.nan)
