@@ -214,10 +214,11 @@ class LogisticLoss(_MarginLoss):
 
     @staticmethod
     def _log_ell(z):
-        # log log(1 + e^-z); for z > 30, log1p(u) = u (1 - u/2 + ...) with u = e^-z, so log ell = -z - u/2
+        # log log(1 + e^-z) = -z + log(1 - u/2 + ...) with u = e^-z: beyond z = 37, u/2 < 5e-17 is below
+        # round-off and log ell = -z exactly in float64 (log(logaddexp) would underflow to -inf there)
         with np.errstate(divide="ignore", over="ignore"):
-            small = np.log(np.logaddexp(0.0, -np.minimum(z, 30.0)))
-        return np.where(z > 30.0, -z - 0.5 * np.exp(-np.maximum(z, 30.0)), small)
+            small = np.log(np.logaddexp(0.0, -np.minimum(z, 37.0)))
+        return np.where(z > 37.0, -z, small)
 
     @staticmethod
     def _log_abs_dell(z):
