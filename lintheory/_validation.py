@@ -28,11 +28,19 @@ def _short(value: Any) -> str:
 
 def as_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = None,
              finite: bool = True) -> np.ndarray:
-    """Convert ``value`` to a float64 array, checking its dimension and that it is finite."""
+    """Convert ``value`` to a new float64 array (never a view of the caller's data), checking that it is
+    real, its dimension, and that it is finite."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {_short(value)}")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers, got {_short(value)}") from err
+    if np.iscomplexobj(raw):
+        raise TypeError(f"{name} must be real, got complex values (dtype {raw.dtype}); pass its real part "
+                        "explicitly if that is what you mean")
+    try:
+        arr = np.array(raw, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array of numbers, got {_short(value)}") from err
     if ndim is not None:

@@ -92,6 +92,8 @@ def aligned_regression(lambdas: Any, sigmas: Any, *, n: int, rotate: bool = True
     """
     lam = as_array("lambdas", lambdas, ndim=1)
     sig = as_array("sigmas", sigmas, ndim=1)
+    if lam.size == 0:
+        raise ValueError("lambdas must list at least one eigenvalue (d >= 1), got an empty array")
     if sig.shape != lam.shape:
         raise ValueError(f"sigmas must have the shape of lambdas {lam.shape}, got {sig.shape}")
     if np.any(lam <= 0):

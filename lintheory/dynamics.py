@@ -10,13 +10,25 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.integrate
 from scipy.integrate import solve_ivp
 
 from ._validation import as_array, check_choice, check_int, check_positive
 from .losses import Loss
 from .networks import Network, Params
 
-__all__ = ["Trajectory", "gradient_flow", "gradient_descent"]
+__all__ = ["Trajectory", "DivergenceStep", "gradient_flow", "gradient_descent"]
+
+
+class DivergenceStep(int):
+    """The step at which a single run diverged: an ``int`` that is always true, even for step 0.
+
+    ``if run.diverged:`` is thus right for every diverged run, and ``run.diverged`` still compares and
+    prints as the step number.
+    """
+
+    def __bool__(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,11 @@ class Trajectory:
 
     @property
     def diverged(self) -> Any:
-        """``False`` or the divergence step (single run); a boolean array over the batch otherwise."""
+        """Single run: ``False``, or the divergence step as a :class:`DivergenceStep` (an ``int`` that is
+        true even for step 0); batch: a boolean array, true for the members that diverged."""
         if self.diverged_step.ndim == 0:
             step = int(self.diverged_step)
-            return False if step < 0 else step
+            return False if step < 0 else DivergenceStep(step)
         return self.diverged_step >= 0
 
     def __len__(self) -> int:
@@ -76,8 +89,9 @@ def _check_pair(net: Any, loss: Any, params: Sequence[Any]) -> Params:
                          f"theta shape {loss.theta_shape} (check the data dimensions)")
     params = net.check_params(params)
     for k, p in enumerate(params):
-        if np.iscomplexobj(p) or not np.all(np.isfinite(p)):
-            raise ValueError(f"params[{k}] must be real and finite")
+        if not np.all(np.isfinite(p)):
+            raise ValueError(f"params[{k}] must be finite, got {int(np.sum(~np.isfinite(p)))} NaN or infinite "
+                             "entries (the final state of a diverged run?)")
     return params
 
 
@@ -130,10 +144,13 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
     params = _check_pair(net, loss, params)
     t_eval = as_array("t_eval", t_eval, ndim=1)
     if t_eval.size == 0 or t_eval[0] < 0 or np.any(np.diff(t_eval) <= 0):
-        raise ValueError("t_eval must be a non-empty, strictly increasing array of times >= 0")
+        raise ValueError("t_eval must be a non-empty, strictly increasing array of times >= 0, "
+                         f"got {t_eval[:5].tolist()}{'...' if t_eval.size > 5 else ''}")
     rtol, atol = check_positive("rtol", rtol), check_positive("atol", atol)
     check_choice("method", method, ("DOP853", "RK45", "RK23", "LSODA", "Radau", "BDF"))
     check_choice("on_failure", on_failure, ("raise", "return"))
+    if gradient is not None:
+        _check_gradient_field(gradient, params)
     shapes = [p.shape for p in params]
     sizes = np.cumsum([0] + [p.size for p in params])
 
@@ -143,27 +160,63 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             p = unflatten(y)
-            out = -np.concatenate([g.ravel() for g in (gradient(p) if gradient else _gradient(net, loss, p)[2])])
+            out = -np.concatenate([np.ravel(g) for g in (gradient(p) if gradient else _gradient(net, loss, p)[2])])
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(f"the gradient stopped being finite at t = {t:.6g}")
         return out
 
     y0 = np.concatenate([p.ravel() for p in params])
+    if t_eval[-1] == 0:                         # only the initial state is asked for: nothing to integrate
+        snaps = [p[None].copy() for p in params]
+        theta = net.end_to_end(snaps)
+        return Trajectory(t=t_eval.copy(), params=snaps, theta=theta, loss=loss.value(theta),
+                          final_params=[p.copy() for p in params],
+                          diverged_step=np.full(net.batch_shape(params), -1),
+                          stats={"nfev": 0, "njev": 0, "status": 0}, message="only t = 0 was requested")
+    solvers: list[Any] = []
+
+    class _Tracked(getattr(scipy.integrate, method)):   # the same integrator, remembering itself
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            solvers.append(self)
+
     try:
-        sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), y0, method=method, t_eval=t_eval,
+        sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), y0, method=_Tracked, t_eval=t_eval,
                         rtol=rtol, atol=atol)
     except FloatingPointError as err:
         raise RuntimeError(f"gradient flow blew up: {err}; shorten t_eval or reduce the "
                            "initialisation") from err
+    failed_at = float(solvers[0].t) if solvers else 0.0      # where the integrator stopped
+    message = sol.message if sol.success else f"failed at t = {failed_at:.6g}: {sol.message}"
     if not sol.success and on_failure == "raise":
-        raise RuntimeError(f"gradient flow failed at t = {sol.t[-1] if sol.t.size else 0.0:.6g}: {sol.message}")
-    snaps = unflatten(sol.y.T, (sol.t.size,))
+        raise RuntimeError(f"gradient flow {message}")
+    snaps = [s.copy() for s in unflatten(sol.y.T, (sol.t.size,))]
     theta = net.end_to_end(snaps)
-    final = [s[-1] for s in snaps] if sol.t.size else params
+    final = [s[-1].copy() for s in snaps] if sol.t.size else [p.copy() for p in params]
     return Trajectory(t=sol.t, params=snaps, theta=theta, loss=loss.value(theta), final_params=final,
                       diverged_step=np.full(net.batch_shape(params), -1),
                       stats={"nfev": sol.nfev, "njev": sol.njev, "status": sol.status},
-                      message=sol.message)
+                      message=message)
+
+
+def _check_gradient_field(gradient: Any, params: Params) -> None:
+    """A custom ``gradient`` must be callable and return one array per block, shaped like it."""
+    if not callable(gradient):
+        raise TypeError(f"gradient must be callable as gradient(params) -> list of arrays, got "
+                        f"{type(gradient).__name__}")
+    out = gradient([p.copy() for p in params])
+    if isinstance(out, np.ndarray) or not isinstance(out, (list, tuple)) or len(out) != len(params):
+        raise ValueError(f"gradient(params) must return a list of {len(params)} arrays (one per block), "
+                         f"got {type(out).__name__}")
+    for k, (g, p) in enumerate(zip(out, params)):
+        if np.shape(g) != p.shape:
+            raise ValueError(f"gradient(params)[{k}] must have the shape of params[{k}] {p.shape}, "
+                             f"got {np.shape(g)}")
+
+
+# Below this loss, loss-normalised GD takes grad / loss from Loss.normalized_grad (exact in the log
+# domain, 0 at an exact minimum); above it, eta * grad / loss is accurate to round-off, and computed so.
+_TINY_LOSS = 1e-280
 
 
 def _record_steps(n_steps: int, record_every: int) -> np.ndarray:
@@ -191,6 +244,12 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     normalize : {None, "loss", "gradient"}
         Constant step (default); :math:`\\eta_k = \\eta / \\mathcal L(p_k)` (normalised GD for exponential
         tails, Nacson et al. 2019); or :math:`\\eta_k = \\eta / \\|\\nabla \\mathcal L(p_k)\\|`.
+        With ``"loss"``, once the loss is below ``1e-280`` the ratio
+        :math:`\\nabla_\\theta\\mathcal L / \\mathcal L` is taken from
+        :meth:`lintheory.Loss.normalized_grad`, which stays exact when the loss underflows to 0
+        (exponential and logistic losses on separable data: the run goes on converging); at an exact
+        minimum (loss 0) the step is 0 and the run stays put. With ``"gradient"`` a zero gradient gives
+        a zero step.
     keep_params : bool
         Store parameter snapshots (set ``False`` for large sweeps; ``final_params`` is always kept).
 
@@ -199,14 +258,18 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     Trajectory
         ``t`` holds step counts. A run whose loss stops being finite is reported in
         ``diverged_step``; a single run then stops and its history ends at the last finite record,
-        while in a batch the diverged member's later records are NaN (and its ``final_params`` are
-        its last finite ones).
+        while in a batch the diverged member's later records are NaN and the member is frozen. In both
+        cases its ``final_params`` are its last state with a finite loss (the state before the step
+        that diverged, or the initial state if the loss is not finite there), even when the
+        parameters themselves overflowed.
     """
     params = _check_pair(net, loss, params)
     step = check_positive("step", step)
     n_steps = check_int("n_steps", n_steps, minimum=0)
     record_every = check_int("record_every", record_every, minimum=1)
     check_choice("normalize", normalize, (None, "loss", "gradient"))
+    if not isinstance(keep_params, (bool, np.bool_)):
+        raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
     batch = net.batch_shape(params)
     steps = _record_steps(n_steps, record_every)
     T = steps.size
@@ -232,9 +295,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 if k > 0:
                     for a, old in zip(p, prev):
                         a[bad] = old[bad]
-                if batch:
-                    eta = np.where(diverged < 0, step, 0.0)
-                    g = np.where(np.reshape(diverged >= 0, g_shape), 0.0, g)   # inf * 0 would be NaN
+                # a diverged batch member is frozen after the update below (its step may be NaN)
             alive = diverged < 0
             if k == steps[r]:
                 rec_loss[r] = np.where(alive, value, np.nan)
@@ -251,10 +312,17 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 scale = eta / np.where(alive & (sq > 0), np.sqrt(sq), 1.0)
                 grads = [gb * np.reshape(scale, shape) for gb, shape in zip(grads, expand)]
             else:                               # the pull-back is linear: scale g, not every block
-                scale = eta / np.where(alive, value, 1.0) if normalize == "loss" else eta
+                scale = eta
+                if normalize == "loss":
+                    tiny = alive & (value < _TINY_LOSS)     # eta * g / loss loses accuracy (or is 0/0)
+                    if np.any(tiny):
+                        g = np.where(np.reshape(tiny, g_shape), loss.normalized_grad(theta)[1], g)
+                    scale = eta / np.where(alive & ~tiny, value, 1.0)
                 grads = pullback(g * (scale.reshape(g_shape) if isinstance(scale, np.ndarray) else scale))
             for a, new, gb in zip(p, prev, grads):
                 np.subtract(a, gb, out=new)
+                if not alive.all():             # a diverged member stays frozen at its last finite state
+                    new[~alive] = a[~alive]     # (its pull-back may be NaN: 0 * inf from overflowed factors)
             p, prev = prev, p
     if not batch and diverged >= 0:
         keep = steps[:r] < diverged

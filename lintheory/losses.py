@@ -59,6 +59,19 @@ class Loss(ABC):
         """``(value(theta), grad(theta))``, sharing the work of both."""
         return self.value(theta), self.grad(theta)
 
+    def normalized_grad(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(value(theta), grad(theta) / value(theta))``: the direction of loss-normalised GD.
+
+        The generic ratio; where the loss is exactly 0 (an exact minimum of a non-negative loss) the
+        ratio is defined as 0, so that normalised GD stays put there. Margin losses override this with
+        a computation that stays exact when the loss underflows.
+        """
+        value, g = self.value_and_grad(theta)
+        k = len(self.theta_shape)
+        v = np.reshape(value, np.shape(value) + (1,) * k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return value, np.where(v == 0, 0.0, g / np.where(v == 0, 1.0, v))
+
     @abstractmethod
     def value(self, theta: np.ndarray) -> np.ndarray: ...
 
@@ -71,6 +84,12 @@ class Loss(ABC):
 
 _SQUARED_NORMALIZATIONS = {"half_mean": lambda n: 0.5 / n, "mean": lambda n: 1.0 / n,
                            "half_sum": lambda n: 0.5, "sum": lambda n: 1.0}
+
+
+def _check_samples(X: np.ndarray) -> np.ndarray:
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one sample and one feature, got shape {X.shape}")
+    return X
 
 
 class SquaredLoss(Loss):
@@ -92,7 +111,7 @@ class SquaredLoss(Loss):
     """
 
     def __init__(self, X: Any, Y: Any, *, normalization: str = "half_mean"):
-        self.X = as_array("X", X, ndim=2)
+        self.X = _check_samples(as_array("X", X, ndim=2))
         self.Y = as_array("Y", Y, ndim=(1, 2))
         if self.Y.shape[0] != self.X.shape[0]:
             raise ValueError(f"Y must have one row per sample of X ({self.X.shape[0]}), got shape {self.Y.shape}")
@@ -125,7 +144,7 @@ class _MarginLoss(Loss):
     """Mean over samples of :math:`\\ell(y_i x_i^\\top\\theta)`, labels in :math:`\\{-1, +1\\}`."""
 
     def __init__(self, X: Any, y: Any):
-        self.X = as_array("X", X, ndim=2)
+        self.X = _check_samples(as_array("X", X, ndim=2))
         self.y = as_array("y", y, ndim=1)
         if self.y.shape[0] != self.X.shape[0]:
             raise ValueError(f"y must have one label per sample of X ({self.X.shape[0]}), got {self.y.shape[0]}")
@@ -152,6 +171,22 @@ class _MarginLoss(Loss):
         curvature = self._d2ell(self.margins(theta))
         return self._back(curvature * self.predict(self._check_theta(u, "u"))) / self.n
 
+    def normalized_grad(self, theta):
+        """``(value, grad / value)`` in the log domain: exact even when every :math:`\\ell(z_i)` underflows.
+
+        .. math:: \\frac{\\nabla\\mathcal L}{\\mathcal L}
+                  = \\frac{\\sum_i \\ell'(z_i)\\,y_i x_i}{\\sum_i \\ell(z_i)}
+                  = \\frac{\\sum_i e^{\\log|\\ell'(z_i)| - M}(-y_i x_i)}{\\sum_i e^{\\log\\ell(z_i) - M}},
+                  \\qquad M = \\max_i \\log\\ell(z_i).
+        """
+        z = self.margins(theta)
+        log_ell, log_dell = self._log_ell(z), self._log_abs_dell(z)
+        top = np.max(log_ell, axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore"):
+            weights = np.exp(log_dell - top)
+            ratio = self._back(-weights * self.y) / np.sum(np.exp(log_ell - top), axis=-1, keepdims=True)
+        return np.mean(self._ell(z), axis=-1), ratio
+
 
 class LogisticLoss(_MarginLoss):
     """Logistic loss :math:`\\frac1n\\sum_i \\log(1 + e^{-y_i x_i^\\top\\theta})`.
@@ -168,12 +203,26 @@ class LogisticLoss(_MarginLoss):
 
     @staticmethod
     def _dell(z):
-        return -0.5 * (1 - np.tanh(z / 2))      # -sigmoid(-z), overflow-free
+        # -sigmoid(-z) = -exp(-log(1 + e^z)): overflow-free and accurate in the tail (the former
+        # -(1 - tanh(z/2))/2 cancelled to exactly 0 for margins z > 37, stalling GD on separable data)
+        return -np.exp(-np.logaddexp(0.0, z))
 
     @staticmethod
     def _d2ell(z):
         e = np.exp(-np.abs(z))
         return e / (1 + e) ** 2                   # sigmoid(z) sigmoid(-z), overflow-free
+
+    @staticmethod
+    def _log_ell(z):
+        # log log(1 + e^-z) = -z + log(1 - u/2 + ...) with u = e^-z: beyond z = 37, u/2 < 5e-17 is below
+        # round-off and log ell = -z exactly in float64 (log(logaddexp) would underflow to -inf there)
+        with np.errstate(divide="ignore", over="ignore"):
+            small = np.log(np.logaddexp(0.0, -np.minimum(z, 37.0)))
+        return np.where(z > 37.0, -z, small)
+
+    @staticmethod
+    def _log_abs_dell(z):
+        return -np.logaddexp(0.0, z)              # log sigmoid(-z)
 
 
 class ExponentialLoss(_MarginLoss):
@@ -196,3 +245,11 @@ class ExponentialLoss(_MarginLoss):
     @staticmethod
     def _d2ell(z):
         return np.exp(-z)
+
+    @staticmethod
+    def _log_ell(z):
+        return -z
+
+    @staticmethod
+    def _log_abs_dell(z):
+        return -z

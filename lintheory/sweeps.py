@@ -18,13 +18,15 @@ sweep then spreads the configurations over the workers.
 from __future__ import annotations
 
 import itertools
+import math
+import numbers
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ._validation import check_choice
 
-__all__ = ["sweep", "grid_points", "SweepResult"]
+__all__ = ["sweep", "grid_points", "SweepResult", "SweepError"]
 
 _BACKENDS = ("loky", "sequential", "threading", "dask")
 
@@ -57,12 +59,63 @@ class SweepResult:
         """Pairs ``(config, result)``."""
         return iter(zip(self.configs, self.results))
 
-    def where(self, **values: Any) -> list[Any]:
-        """The results whose configuration has the given values, e.g. ``where(lr=0.02)``."""
+    def where(self, *, rel_tol: float = 1e-9, **values: Any) -> list[Any]:
+        """The results whose configuration has the given values, e.g. ``where(lr=0.02)``.
+
+        Real numbers match within ``rel_tol`` (relative, with an absolute floor of ``rel_tol * 1e-3``),
+        so ``where(lr=0.3)`` finds the grid value ``0.30000000000000004`` of ``np.arange(0.1, 0.4, 0.1)``;
+        other values match by ``==``.
+        """
         for name in values:
             if self.configs and name not in self.configs[0]:
                 raise KeyError(f"{name!r} is not a sweep parameter; these are: {list(self.configs[0])}")
-        return [r for c, r in self if all(c[k] == v for k, v in values.items())]
+        return [r for c, r in self if all(_same(c[k], v, rel_tol) for k, v in values.items())]
+
+
+class SweepError(RuntimeError):
+    """Some configurations of a sweep raised; the message names the first, and nothing is lost.
+
+    Attributes
+    ----------
+    failures : list of (dict, BaseException)
+        Every failing configuration and the exception it raised, in grid order.
+    result : SweepResult
+        The configurations that finished and their results, in grid order.
+    """
+
+    def __init__(self, failures: list[tuple[dict[str, Any], BaseException]], result: SweepResult):
+        config, err = failures[0]
+        super().__init__(f"{len(failures)} of {len(failures) + len(result)} configurations failed; the first, "
+                         f"{config}, raised {type(err).__name__}: {err} (the finished results are in "
+                         "this exception's .result, the failures in .failures)")
+        self.failures, self.result = failures, result
+
+
+def _same(a: Any, b: Any, rel_tol: float) -> bool:
+    real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)
+    if real(a) and real(b):
+        return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=rel_tol * 1e-3)
+    return bool(a == b)
+
+
+class _Failed:
+    """What a failing call returns to the parent process: the exception, pickled."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class _Guarded:
+    """``fn`` with its exceptions caught, so that one failure does not lose the other results."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+
+    def __call__(self, **config: Any) -> Any:
+        try:
+            return self.fn(**config)
+        except Exception as err:            # noqa: BLE001 - reported by sweep() with its configuration
+            return _Failed(err)
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -85,7 +138,7 @@ def grid_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]])
         names, axes = list(grid), []
         for name in names:
             values = grid[name]
-            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or getattr(values, "ndim", 1) == 0:
                 raise TypeError(f"grid[{name!r}] must be a sequence of values, got {values!r}")
             axes.append(list(values))
             if not axes[-1]:
@@ -133,6 +186,9 @@ def sweep(fn: Callable[..., Any], grid: Mapping[str, Sequence[Any]] | Sequence[M
 
     Raises
     ------
+    SweepError
+        If ``fn`` raised for some configurations: every configuration is still run, and the error
+        names the first failing one and carries the finished results (``.result``).
     RuntimeError
         For ``backend="dask"`` when no Dask client is connected.
     """
@@ -149,10 +205,17 @@ def sweep(fn: Callable[..., Any], grid: Mapping[str, Sequence[Any]] | Sequence[M
         _require_dask_client()
     start = time.perf_counter()
     with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
-        calls = joblib.Parallel(return_as="generator")(joblib.delayed(fn)(**c) for c in configs)
+        guarded = _Guarded(fn)
+        calls = joblib.Parallel(return_as="generator")(joblib.delayed(guarded)(**c) for c in configs)
         bar = tqdm(calls, total=len(configs), desc=desc, disable=None if progress is None else not progress)
         results = list(bar)
-    return SweepResult(configs, results, time.perf_counter() - start, backend)
+    seconds = time.perf_counter() - start
+    failures = [(c, r.error) for c, r in zip(configs, results) if isinstance(r, _Failed)]
+    if failures:
+        done = [(c, r) for c, r in zip(configs, results) if not isinstance(r, _Failed)]
+        raise SweepError(failures, SweepResult([c for c, _ in done], [r for _, r in done], seconds, backend)
+                         ) from failures[0][1]
+    return SweepResult(configs, results, seconds, backend)
 
 
 def _require_dask_client() -> None:

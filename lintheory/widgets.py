@@ -40,6 +40,27 @@ def _control(name: str, values: list[Any], value: Any) -> W.SelectionSlider | W.
                            style={"description_width": "initial", "button_width": "auto"})
 
 
+def _grid(name: str, values: Any) -> list[Any]:
+    """The values of one control: a non-empty sequence of distinct, hashable, non-NaN values."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__") or getattr(values, "ndim", 1) == 0:
+        raise TypeError(f"controls[{name!r}] must be a list of values, got {values!r}")
+    grid = list(values)
+    if not grid:
+        raise ValueError(f"controls[{name!r}] must list at least one value")
+    for v in grid:
+        try:
+            hash(v)
+        except TypeError:
+            raise TypeError(f"controls[{name!r}] values must be hashable (numbers, strings, tuples), "
+                            f"got {v!r}") from None
+        if _is_number(v) and not np.isfinite(v):
+            raise ValueError(f"controls[{name!r}] values must be finite, got {v!r}")
+    if len(set(grid)) != len(grid):
+        dup = next(v for v in grid if grid.count(v) > 1)
+        raise ValueError(f"controls[{name!r}] lists {dup!r} more than once; each value gives one frame")
+    return grid
+
+
 class FigureExplorer(W.VBox):
     """A column of selection controls above a stack of precomputed figure frames.
 
@@ -116,15 +137,14 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
         A widget: one control per grid (a slider, or buttons for named choices) and the frames,
         linked in the browser.
     """
-    if not controls:
+    if not callable(draw):
+        raise TypeError(f"draw must be callable as draw(fig, **values), got {type(draw).__name__}")
+    if not isinstance(controls, Mapping) or not controls:
         raise ValueError("controls must name at least one control and its values")
     if not (isinstance(density, (int, np.integer)) and density >= 1):
         raise ValueError(f"density must be a positive int (image pixels per CSS pixel), got {density!r}")
     names = list(controls)
-    grids = {k: list(v) for k, v in controls.items()}
-    for k, v in grids.items():
-        if not v:
-            raise ValueError(f"controls[{k!r}] must list at least one value")
+    grids = {k: _grid(k, v) for k, v in controls.items()}
     initial = dict(initial or {})
     for k, v in initial.items():
         if k not in grids or v not in grids[k]:

@@ -118,3 +118,19 @@ def test_balanced_init_is_balanced_with_layer_norm_scale():
 def test_constant_init_of_diagonal_network():
     theta = lt.Diagonal(3, 4).end_to_end(lt.Diagonal(3, 4).init(0.5, scheme="constant"))
     assert np.allclose(theta, 0.5 ** 4)
+
+
+def test_balanced_init_splits_the_rescaled_gaussian_end_to_end_matrix():
+    """The docstring's construction: A ~ Gaussian (m, d), first draw of the seed, rescaled to spectral
+    norm scale**L, split into balanced layers of spectral norm scale: theta^T equals that matrix."""
+    for dims in ([4, 5, 6, 3], [5, 3, 3, 2], [3, 4, 1]):
+        net, scale = lt.FullyConnected(dims), 0.7
+        params = net.init(scale, seed=7, scheme="balanced")
+        A = np.random.default_rng(7).standard_normal((dims[-1], dims[0]))
+        expected = A / np.linalg.norm(A, 2) * scale ** net.depth
+        theta = net.end_to_end(params)
+        np.testing.assert_allclose(theta.T if theta.ndim == 2 else theta[None], expected, rtol=1e-10, atol=1e-14)
+        for W in params:
+            assert np.linalg.norm(W, 2) == pytest.approx(scale, rel=1e-12)
+        for D in lt.metrics.imbalance(params):
+            assert np.max(np.abs(D)) < 1e-12

@@ -8,6 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow        # executes every chapter: CI runs it with nbval, after the fast tests
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("*.ipynb"))
 # A finder placed first on sys.meta_path refuses the book's toolchain, as if it were not installed.
 # (Not sys.modules[name] = None: scipy's docstring tools test `"sphinx" in sys.modules` and would break.)

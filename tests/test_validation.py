@@ -44,3 +44,60 @@ def test_bad_input_names_the_argument(name, call, error, argument):
     with pytest.raises(error) as info:
         call()
     assert argument in str(info.value)
+
+
+# ------------------------------------------------------------------ issue 17: every guard raises what it says
+_X3 = np.random.default_rng(0).standard_normal((3, 5))
+_XR, _YR = lt.data.overdetermined_regression(12, 3, seed=0)
+_net = lt.FullyConnected([3, 1])
+
+GUARDS = [
+    (lambda: lt.theory.reduced_imbalance(np.zeros((3, 5)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "X must have full row rank"),
+    (lambda: lt.theory.reduced_imbalance(_X3, np.ones((2, 4)), np.ones((1, 2))), ValueError, "W1 must have shape"),
+    (lambda: lt.theory.gronwall_bound([0.0, 1.0], [1.0, 1.0, 1.0], 1.0), ValueError, "t must be increasing"),
+    (lambda: lt.theory.deficiency_margin(_X3, np.ones((2, 1)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "Y must have 3 rows"),
+    (lambda: lt.theory.deficiency_margin(_X3, np.ones((3, 2)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "W2 must have 2 rows"),
+    (lambda: lt.theory.random_init_rate(_X3, 0, 0.5), ValueError, "h must be positive"),
+    (lambda: lt.theory.gd_imbalance_increment([np.ones((2, 2))], 0.1), ValueError, "grads must hold the two"),
+    (lambda: lt.theory.plateau_solution(np.eye(3), np.eye(2), 1), ValueError, "Sigma_x must be"),
+    (lambda: lt.theory.mode_recursion(1.0, 1.0, 0.1, -1.0, 3), ValueError, "w0 must be non-negative"),
+    (lambda: lt.theory.linear_model_iterates(1.0, 1.0, 0.1, 0.0, [-1]), ValueError, "steps must be non-negative"),
+    (lambda: lt.theory.staircase_path([0.0, 1.0], [1.0, 2.0], [1.0]), ValueError, "lambdas must have the shape"),
+    (lambda: lt.theory.critical_point(np.eye(2), np.eye(2), [0, 0]), ValueError, "index must list distinct"),
+    (lambda: lt.theory.shared_bases(np.diag([1.0, 2.0]), np.array([[0.0, 1.0], [1.0, 1.0]])), ValueError, "do not share"),
+    (lambda: lt.theory.modified_loss(_net, lt.SquaredLoss(_XR, _YR), _net.init(0.1, seed=0), -1.0), ValueError, "eta must be"),
+    (lambda: lt.theory.l2_max_margin(np.eye(2), [1.0]), ValueError, "y must have one label"),
+    (lambda: lt.theory.l2_max_margin(np.eye(2), [1.0, 2.0]), ValueError, "labels -1 and \\+1"),
+    (lambda: lt.theory.l1_max_margin(np.array([[1.0], [1.0]]), np.array([1.0, -1.0])), ValueError, "not linearly separable"),
+    (lambda: lt.theory.min_norm_solution(_X3, np.ones(2)), ValueError, "Y must have one row per sample"),
+    (lambda: lt.theory.reduced_rank_regression(_X3, np.ones(3), 1), ValueError, "Y must be 2-dimensional"),
+    (lambda: lt.theory.argmin_Q(np.eye(2), np.ones(3), 0.1, 2), ValueError, "y must have 2 entries"),
+    (lambda: lt.theory.l1_interpolator(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 2.0])), ValueError, "no solution"),
+    (lambda: lt.theory.lp_kkt_residual(np.eye(2), np.array([1.0, -1.0]), np.array([-1.0, 1.0]), 2), ValueError, "positive margin"),
+    (lambda: lt.theory.regression_constants(_XR, np.zeros(12)), ValueError, "w\\* = 0"),
+    (lambda: lt.theory.rescaled_minimizer([np.ones((2, 2))]), TypeError, "at least two layer arrays"),
+    (lambda: lt.theory.predicted_limit(_X3, np.ones(3), [np.ones((2, 5))], [np.ones((2, 5))]), ValueError, "init_params and final_params"),
+    (lambda: lt.data.overdetermined_regression(2, 3), ValueError, "n must be at least d"),
+    (lambda: lt.data.aligned_regression([1.0, 1.0], [1.0], n=3), ValueError, "sigmas must have the shape"),
+    (lambda: lt.data.aligned_regression([1.0, 0.0], [1.0, 1.0], n=3), ValueError, "lambdas must be positive"),
+    (lambda: lt.data.aligned_regression([1.0, 1.0], [1.0, -1.0], n=3), ValueError, "sigmas must be non-negative"),
+    (lambda: lt.SquaredLoss(None, [1.0]), TypeError, "X must be an array of numbers"),
+    (lambda: lt.SquaredLoss([[1.0], [1.0, 2.0]], [1.0, 1.0]), TypeError, "X must be an array of numbers"),
+    (lambda: lt.SquaredLoss([[{}, 1.0]], [1.0]), TypeError, "X must be an array of numbers"),
+    (lambda: lt.gradient_descent("net", lt.SquaredLoss(_XR, _YR), [np.ones((1, 3))], 0.1, 1), TypeError, "net must be a lintheory Network"),
+    (lambda: lt.gradient_descent(_net, "loss", [np.ones((1, 3))], 0.1, 1), TypeError, "loss must be a lintheory Loss"),
+    (lambda: lt.TensorNetwork(np.ones((2,) + (1,) * 52)), ValueError, "tensor order 52 is too large"),
+]
+
+
+@pytest.mark.parametrize("call, exc, pattern", GUARDS, ids=[g[2][:30] for g in GUARDS])
+def test_guard_raises_a_clear_error(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_sweep_where_matches_non_numbers_exactly():
+    res = lt.sweep(lambda kind, lr: lr, {"kind": ["a", "b"], "lr": np.arange(0.1, 0.4, 0.1)}, backend="sequential")
+    found = res.where(kind="b", lr=0.3)            # the grid holds 0.30000000000000004
+    assert len(found) == 1 and found[0] != 0.3 and found[0] == pytest.approx(0.3)
+    assert res.where(kind="c") == []

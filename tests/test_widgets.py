@@ -1,5 +1,6 @@
 """The widget helper: one frame per grid point, every control linked on the client side."""
 
+import itertools
 import math
 
 import pytest
@@ -115,3 +116,55 @@ def test_every_frame_has_a_text_alternative_naming_its_values():
     assert [leaf.tooltip for leaf in leaves] == ["Line from a to b (a = 1, b = 0.5)", "Line from a to b (a = 2, b = 0.5)"]
     w = lt.widgets.explorer(draw, {"a": [1], "b": [0.5]}, alt=lambda a, b: f"slope {b - a:g}")
     assert w.children[1].children[0].children[0].tooltip == "slope -0.5"
+
+
+# ------------------------------------------------------------------ issue 17: value -> frame by identity
+def _draw_values(fig, a, kind, b):
+    """A frame that shows its own arguments: frames of different values always differ."""
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [a, b], label=kind)
+    ax.set_title(f"a={a} kind={kind} b={b}")
+
+
+def _walk(widget, values):
+    """The image the browser shows for these control values: follow every jslink from its control's
+    index to its stack's selected_index, as the client side does."""
+    links = {id(link.target[0]): link for link in widget._links}
+    node = widget.children[1]
+    while not hasattr(node, "format"):                 # a Stack, until the leaf Image
+        link = links[id(node)]
+        control, attr = link.source
+        assert attr == "index" and link.target[1] == "selected_index"
+        name = next(k for k, c in widget.controls.items() if c is control)
+        index = [v for _, v in control.options].index(values[name])
+        node = node.children[index]
+    return node
+
+
+def test_every_control_value_shows_the_frame_drawn_for_that_value():
+    from matplotlib.figure import Figure
+
+    import matplotlib as mpl
+    from lintheory.plotting import STYLE, figure_png
+
+    grid = {"a": [1, 2, 3], "kind": ["x", "y"], "b": [0.5, 1.0]}
+    w = lt.widgets.explorer(_draw_values, grid, initial={"a": 3, "kind": "y"}, figsize=(2.5, 1.5), dpi=40)
+    assert len(set(w.frames.values())) == 12
+    for combo in itertools.product(*grid.values()):
+        values = dict(zip(grid, combo))
+        with mpl.rc_context(STYLE):                    # the frame drawn independently for these values
+            fig = Figure(figsize=(2.5, 1.5), layout="constrained")
+            _draw_values(fig, **values)
+            expected = figure_png(fig, dpi=80, colors=64)
+        assert w.frames[combo] == expected
+        leaf = _walk(w, values)
+        assert leaf.value == expected, f"the image shown for {values} is not the one drawn for it"
+        assert all(f"{k} = " in leaf.tooltip for k in grid)
+        for k, v in values.items():                    # in a kernel: set the controls, read current_frame
+            w.controls[k].value = v
+        assert w.current_frame() == expected
+    first = {"a": 3, "kind": "y", "b": 0.5}            # initial values select the matching stacks
+    node = w.children[1]
+    for k in grid:
+        assert node.selected_index == grid[k].index(first[k])
+        node = node.children[node.selected_index]

@@ -13,6 +13,12 @@ from ..networks import Network, Params
 __all__ = ["hvp", "hessian", "sharpness"]
 
 
+def _check(net: Any, loss: Any, params: Sequence[Any]) -> Params:
+    """The net/loss pair must agree and the point must be finite (a NaN point has no curvature)."""
+    from ..dynamics import _check_pair        # late import: dynamics imports the networks too
+    return _check_pair(net, loss, params)
+
+
 def hvp(net: Network, loss: Loss, params: Sequence[Any], v: Sequence[Any]) -> Params:
     """Exact Hessian-vector product of :math:`p \\mapsto \\mathcal L(\\theta(p))`.
 
@@ -22,7 +28,7 @@ def hvp(net: Network, loss: Loss, params: Sequence[Any], v: Sequence[Any]) -> Pa
     with :math:`J v` and the second term computed by complex steps (exact to round-off, since the
     network is polynomial in its parameters). Batched over leading axes of ``params`` and ``v``.
     """
-    params = net.check_params(params)
+    params = _check(net, loss, params)
     theta, pullback = net.linearize(params)
     g = loss.grad(theta)
     gauss_newton = pullback(loss.hvp(theta, net.jvp(params, v)))
@@ -45,7 +51,7 @@ def hessian(net: Network, loss: Loss, params: Sequence[Any]) -> np.ndarray:
     Meant for small networks and for checking :func:`sharpness`; blocks are flattened in order, each
     in C order.
     """
-    params = net.check_params(params)
+    params = _check(net, loss, params)
     batch = net.batch_shape(params)
     P = net.n_params
     basis = np.broadcast_to(np.eye(P).reshape((P,) + (1,) * len(batch) + (P,)), (P,) + batch + (P,))
@@ -86,7 +92,7 @@ def sharpness(net: Network, loss: Loss, params: Sequence[Any], *, tol: float = 1
     RuntimeError
         If some member has not converged after ``max_iter`` iterations.
     """
-    params = net.check_params(params)
+    params = _check(net, loss, params)
     tol = check_positive("tol", tol)
     max_iter = check_int("max_iter", max_iter, minimum=1)
     batch = net.batch_shape(params)

@@ -80,7 +80,12 @@ class Network(ABC):
         """
         scale = check_nonnegative("scale", scale)
         check_choice("scheme", scheme, self.init_schemes)
-        batch_shape = (batch,) if isinstance(batch, (int, np.integer)) else tuple(batch)
+        if isinstance(batch, (int, np.integer)) and not isinstance(batch, bool):
+            batch_shape: tuple = (batch,)
+        elif isinstance(batch, (tuple, list)):
+            batch_shape = tuple(batch)
+        else:
+            raise TypeError(f"batch must be an int or a tuple of ints (the leading batch shape), got {batch!r}")
         for b in batch_shape:
             check_int("batch", b, minimum=1)
         rng = as_generator(seed)
@@ -99,9 +104,16 @@ class Network(ABC):
         Raises
         ------
         TypeError
-            If ``params`` is not a list of arrays.
+            If ``params`` is not a list of real arrays (complex values are refused: the complex step
+            used by :meth:`jvp` is internal).
         ValueError
             If the number of blocks, a block's shape or the batch shapes do not match.
+
+        Notes
+        -----
+        Values are not checked: NaN or infinite entries propagate through the maps like any numpy
+        array operation (a deliberate convention, so that diverged batch members can be mapped); the
+        simulators and curvature metrics check finiteness themselves.
         """
         if isinstance(params, np.ndarray) or not isinstance(params, (list, tuple)):
             raise TypeError(f"{name} must be a list of {self.depth} arrays, got {type(params).__name__}")
@@ -112,6 +124,8 @@ class Network(ABC):
             arr = np.asarray(p)
             if not np.issubdtype(arr.dtype, np.number):
                 raise TypeError(f"{name}[{k}] must be numeric, got dtype {arr.dtype}")
+            if np.iscomplexobj(arr):
+                raise TypeError(f"{name}[{k}] must be real, got dtype {arr.dtype}")
             if arr.shape[arr.ndim - len(shape):] != shape or arr.ndim < len(shape):
                 raise ValueError(f"{name}[{k}] must have shape (..., {', '.join(map(str, shape))})"
                                  f", got {arr.shape}")
@@ -119,7 +133,7 @@ class Network(ABC):
             if batch is not None and b != batch:
                 raise ValueError(f"{name}[{k}] has batch shape {b}, but {name}[0] has {batch}")
             batch = b
-            out.append(arr if np.iscomplexobj(arr) else arr.astype(np.float64, copy=False))
+            out.append(arr.astype(np.float64, copy=False))
         return out
 
     def batch_shape(self, params: Sequence[np.ndarray]) -> tuple[int, ...]:
@@ -139,19 +153,27 @@ class Network(ABC):
         return self._forward(self.check_params(params))
 
     def end_to_end(self, params: Sequence[Any]) -> np.ndarray:
-        """The end-to-end linear predictor ``theta``; predictions are ``X @ theta``."""
+        """The end-to-end linear predictor ``theta``; predictions are ``X @ theta``.
+
+        A new array, never a view of ``params``. NaN entries of ``params`` propagate to ``theta``
+        (a pure array map, as in numpy; see :meth:`check_params`).
+        """
         return self.linearize(params)[0]
 
     def vjp(self, params: Sequence[Any], g: Any) -> Params:
         """Gradient of ``<g, end_to_end(params)>`` with respect to every block.
 
-        With ``g = dLoss/dtheta`` this is the chain rule ``grad_params = J^T g``.
+        With ``g = dLoss/dtheta`` this is the chain rule ``grad_params = J^T g``. The blocks are new
+        arrays (never views of ``g``); NaN entries of ``g`` or ``params`` propagate (pure array map).
         """
         theta, pullback = self.linearize(params)
         g = np.asarray(g)
-        if g.shape[g.ndim - len(self.theta_shape):] != self.theta_shape:
+        if np.iscomplexobj(g) or not np.issubdtype(g.dtype, np.number):
+            raise TypeError(f"g must be a real array, got dtype {g.dtype}")
+        if g.ndim < len(self.theta_shape) or g.shape[g.ndim - len(self.theta_shape):] != self.theta_shape:
             raise ValueError(f"g must have the shape of theta (..., {self.theta_shape}), got {g.shape}")
-        return pullback(np.broadcast_to(g, theta.shape) if g.ndim < theta.ndim else g)
+        g = np.broadcast_to(g, theta.shape) if g.ndim < theta.ndim else g
+        return [np.array(b) if np.may_share_memory(b, g) else b for b in pullback(g)]
 
     def jvp(self, params: Sequence[Any], v: Sequence[Any]) -> np.ndarray:
         """Directional derivative ``J v`` of ``end_to_end`` at ``params`` along ``v``.

@@ -43,7 +43,8 @@ def chain_forward(layers: Sequence[np.ndarray], top: np.ndarray | None = None
                 b = layers[k] @ b
         return grads
 
-    return suffix[0], pullback
+    product = suffix[0]
+    return (product.copy() if L == 1 and top is None else product), pullback   # never a view of W_1
 
 
 class FullyConnected(Network):

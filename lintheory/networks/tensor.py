@@ -44,6 +44,8 @@ class TensorNetwork(Network):
         T = as_array("tensor", tensor)
         if T.ndim < 2:
             raise ValueError(f"tensor must have shape (d, k_1, ..., k_L) with L >= 1, got {T.shape}")
+        if 0 in T.shape:
+            raise ValueError(f"tensor must have no empty axis (every mode at least 1), got shape {T.shape}")
         if T.ndim - 1 > len(_LETTERS):
             raise ValueError(f"tensor order {T.ndim - 1} is too large (at most {len(_LETTERS)})")
         self.tensor = T
