@@ -109,7 +109,9 @@
   // ------------------------------------------------ math wider than its column: scrolls, and says so
   function markScrollers() {
     document.querySelectorAll("span.math, div.math mjx-container, .lt-scroll-x").forEach(function (el) {
-      el.classList.toggle("lt-scrolls", el.scrollWidth > el.clientWidth + 4);
+      // wider than the column it sits in (not a few pixels of a superscript's overhang)
+      var column = el.tagName === "SPAN" ? el.parentElement.clientWidth : el.clientWidth;
+      el.classList.toggle("lt-scrolls", el.scrollWidth > el.clientWidth + 4 && el.getBoundingClientRect().width >= column - 4);
     });
   }
   window.lintheoryMarkScrollers = markScrollers;
