@@ -95,7 +95,9 @@
   // ------------------------------------------------ figures: a tap opens the full-size image
   ready(function () {
     document.querySelectorAll(".cell_output img, figure img").forEach(function (img) {
-      if (img.closest("a") || img.closest(".widget-subarea") || img.classList.contains("jupyter-widget")) return;
+      if (img.closest(".widget-subarea") || img.classList.contains("jupyter-widget")) return;
+      var link = img.closest("a");
+      if (link) { link.classList.add("lt-zoom"); link.title = link.title || "Open the full-size figure"; return; }
       if (!img.getAttribute("src") || img.getAttribute("src").indexOf("data:") === 0) return;
       var a = document.createElement("a");
       a.href = img.getAttribute("src");
@@ -165,6 +167,16 @@
       a.addEventListener("blur", function () { hideTimer = setTimeout(hide, 250); });
       a.addEventListener("click", function (e) {
         if (touch && owner !== a) { e.preventDefault(); show(a); }
+      });
+    });
+    // a textual citation ("Min et al. [2021]") is one target: a tap on the names acts on its link
+    document.querySelectorAll(".bibtex-citation").forEach(function (span) {
+      var links = span.querySelectorAll("a.lt-cite");
+      if (links.length !== 1) return;
+      span.classList.add("lt-cite-span");
+      span.addEventListener("click", function (e) {
+        if (e.target.closest("a")) return;
+        links[0].click();
       });
     });
     document.addEventListener("click", function (e) {
