@@ -330,6 +330,31 @@ def test_sidebar_and_contents_open_and_close(browser, server, path, width):
     assert problems["errors"] == []
 
 
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_citation_preview_on_hover_and_tap(browser, server, width):
+    """A citation shows its bibliography entry without leaving the page: on hover (desktop) or on
+    the first tap (touch); the preview links to the bibliography."""
+    path = "chapters/01_convergence.html"
+    page, problems = open_page(browser, server, path, width)
+    cite = page.locator(".bibtex-citation a.lt-cite").first
+    cite.scroll_into_view_if_needed()
+    if width == "phone":
+        cite.tap()
+    else:
+        cite.hover()
+    page.wait_for_timeout(300)
+    pop = page.locator(".lt-cite-pop")
+    assert pop.count() == 1 and pop.is_visible(), f"no citation preview at {width}"
+    assert page.url.endswith(path), "the first tap must not leave the page"
+    text = pop.inner_text()
+    box = pop.bounding_box()
+    target = pop.locator("a").get_attribute("href")
+    page.context.close()
+    assert len(text) > 40 and "references.html#" in target
+    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTHS[width][0] + 1, "the preview runs off the screen"
+    assert problems["errors"] == []
+
+
 def test_printed_code_is_not_cut(browser, server):
     """In print (the .pdf button), long code and output lines wrap instead of running off the page."""
     path = "chapters/03_tensor_networks.html"

@@ -3,7 +3,9 @@
 (function () {
   "use strict";
   var root = document.documentElement.dataset.content_root || "";
-  var touch = window.matchMedia && window.matchMedia("(hover: none)").matches;
+  var touch = window.matchMedia && window.matchMedia("(hover: none), (pointer: coarse)").matches;
+  var lastPointer = touch ? "touch" : "mouse";       // the kind of the latest pointer press, for clicks
+  document.addEventListener("pointerdown", function (e) { lastPointer = e.pointerType || lastPointer; }, true);
 
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
@@ -161,12 +163,12 @@
       a.dataset.ltRef = a.getAttribute("title");
       a.removeAttribute("title");
       a.classList.add("lt-cite");
-      a.addEventListener("mouseenter", function () { if (!touch) show(a); });
+      a.addEventListener("mouseenter", function () { if (lastPointer !== "touch") show(a); });
       a.addEventListener("mouseleave", function () { hideTimer = setTimeout(hide, 250); });
-      a.addEventListener("focus", function () { show(a); });
+      a.addEventListener("focus", function () { if (lastPointer !== "touch") show(a); });   // a tap focuses too
       a.addEventListener("blur", function () { hideTimer = setTimeout(hide, 250); });
       a.addEventListener("click", function (e) {
-        if (touch && owner !== a) { e.preventDefault(); show(a); }
+        if (lastPointer === "touch" && owner !== a) { e.preventDefault(); show(a); }
       });
     });
     // a textual citation ("Min et al. [2021]") is one target: a tap on the names acts on its link
