@@ -410,7 +410,7 @@ def _measure_weight(page, path):
     m = page.evaluate(MEASURE)
     # then as a reader who scrolls to the first widget (this fetches the widget manager)
     if page.evaluate("""() => { const v = document.querySelector('script[type="application/vnd.jupyter.widget-view+json"]');
-                                if (v) v.parentElement.scrollIntoView(); return !!v; }"""):
+                                if (v) v.parentElement.scrollIntoView(); return !!v && !!window.lintheoryLoadWidgets; }"""):
         page.wait_for_function("document.documentElement.classList.contains('lt-widgets-loaded')", timeout=30_000)
         page.wait_for_load_state("networkidle")
     m["after_scroll"] = page.evaluate("""() => performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))
