@@ -200,7 +200,7 @@
   function texToText(s) {
     return s.replace(/\\[()[\]]/g, "")
       .replace(/\\([A-Za-z]+)/g, function (m, w) { return TEX.hasOwnProperty(w) ? TEX[w] : ""; })
-      .replace(/\\./g, "").replace(/[{}]/g, "").replace(/\s+/g, " ");
+      .replace(/\\./g, "").replace(/[{}_^]/g, "").replace(/\s+/g, " ");
   }
   window.lintheoryTexToText = texToText;
   ready(function () {
