@@ -30,13 +30,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-def _control(name: str, values: list[Any], value: Any) -> W.SelectionSlider | W.ToggleButtons:
+def _control(name: str, values: list[Any], value: Any, label: str | None = None
+             ) -> W.SelectionSlider | W.ToggleButtons:
     """A slider for a numeric grid; buttons for named choices (their labels are never clipped)."""
     options = [(_label(v), v) for v in values]
+    label = name if label is None else label
     if all(_is_number(v) for v in values):
-        return W.SelectionSlider(options=options, value=value, description=name, continuous_update=True,
+        return W.SelectionSlider(options=options, value=value, description=label, continuous_update=True,
                                  style={"description_width": "initial"})
-    return W.ToggleButtons(options=options, value=value, description=name,
+    return W.ToggleButtons(options=options, value=value, description=label,
                            style={"description_width": "initial", "button_width": "auto"})
 
 
@@ -105,7 +107,8 @@ class FigureExplorer(W.VBox):
 def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *,
              initial: Mapping[str, Any] | None = None, figsize: tuple[float, float] = (6.4, 3.6),
              dpi: int = 72, density: int = 2, colors: int | None = 64,
-             alt: str | Callable[..., str] = "Interactive figure") -> FigureExplorer:
+             alt: str | Callable[..., str] = "Interactive figure",
+             labels: Mapping[str, str] | None = None) -> FigureExplorer:
     """Build an interactive figure from a drawing function and a grid of control values.
 
     Parameters
@@ -130,6 +133,9 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
         Text alternative of each frame (the image's ``tooltip``; the book copies it to the ``alt``
         attribute). A string is followed by the frame's control values, ``"<alt> (scale = 0.3, width =
         16)"``; a callable is called as ``alt(**values)`` and returns the whole text.
+    labels : mapping of str to str, optional
+        The text shown next to a control, when it should differ from the keyword ``draw`` receives, e.g.
+        ``{"eta": "η", "delta": "δ"}`` (default: the control's name).
 
     Returns
     -------
@@ -149,6 +155,10 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     for k, v in initial.items():
         if k not in grids or v not in grids[k]:
             raise ValueError(f"initial[{k!r}] = {v!r} is not one of that control's values")
+    labels = dict(labels or {})
+    for k, text in labels.items():
+        if k not in grids or not isinstance(text, str):
+            raise ValueError(f"labels[{k!r}] = {text!r}: labels must map control names to strings")
     frames: dict[tuple, bytes] = {}
     draw_seconds: dict[tuple, float] = {}
     render_seconds: dict[tuple, float] = {}
@@ -170,7 +180,7 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
     finally:
         if freeze:
             gc.unfreeze()
-    widgets = {k: _control(k, grids[k], initial.get(k, grids[k][0])) for k in names}
+    widgets = {k: _control(k, grids[k], initial.get(k, grids[k][0]), labels.get(k)) for k in names}
     links: list[Any] = []
 
     def describe(combo: tuple) -> str:

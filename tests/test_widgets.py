@@ -168,3 +168,11 @@ def test_every_control_value_shows_the_frame_drawn_for_that_value():
     for k in grid:
         assert node.selected_index == grid[k].index(first[k])
         node = node.children[node.selected_index]
+
+
+def test_controls_can_show_a_label_other_than_their_keyword():
+    w = lt.widgets.explorer(draw, {"a": [1, 2], "b": [0.5]}, labels={"a": "α"})
+    assert w.controls["a"].description == "α" and w.controls["b"].description == "b"
+    assert w.frames.keys() == {(1, 0.5), (2, 0.5)}               # draw still receives a=..., b=...
+    with pytest.raises(ValueError, match="labels"):
+        lt.widgets.explorer(draw, {"a": [1], "b": [0.5]}, labels={"c": "γ"})
