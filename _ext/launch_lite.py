@@ -13,10 +13,16 @@ Configuration (``_config.yml``, ``sphinx.config``):
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 LABEL = "launch-lite"  # the button's class is "btn-launch-lite"
+CSS_FILE = "launch_lite.css"
+# The label in the theme's button size, on one line; on a phone only the icon (the title names it).
+CSS = """\
+.btn-launch-lite .btn__text-container { font-size: 0.875rem; white-space: nowrap; margin-left: 0.35em; }
+@media (max-width: 576px) { .btn-launch-lite .btn__text-container { display: none; } }
+"""
 
 
 def lite_link(docname: str, app_page: str, pathto) -> str:
@@ -39,9 +45,18 @@ def _add_button(app, pagename, templatename, context, doctree):
     })
 
 
+def _write_css(app):
+    if app.builder.format == "html":  # before the pages are written, so they link it with its checksum
+        static = Path(app.outdir) / "_static"
+        static.mkdir(parents=True, exist_ok=True)
+        (static / CSS_FILE).write_text(CSS)
+
+
 def setup(app):
     app.add_config_value("launch_lite_app", "lite/lab/index.html", "html")
     app.add_config_value("launch_lite_folders", ["chapters"], "html")
     # after sphinx-book-theme has prepared the header buttons (priority 500) and added its own (501)
     app.connect("html-page-context", _add_button, priority=600)
+    app.connect("builder-inited", _write_css)
+    app.add_css_file(CSS_FILE)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
