@@ -141,6 +141,17 @@ def test_the_button_opens_the_chapter_in_jupyterlite_and_only_pyodide_leaves_the
         first_code = lab.locator(".jp-Notebook .jp-CodeCell").first.inner_text()
         assert "%pip install lintheory" in first_code
         lab.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=10_000)  # stored outputs are shown
+        # before any kernel runs, the stored interactive figure shows its static frame (its image/png)
+        explorer = lab.locator(".jp-CodeCell", has_text="widgets.explorer(").first
+        for _ in range(200):  # the notebook renders only the cells near the view: scroll down to it
+            if explorer.count():
+                break
+            lab.evaluate("document.querySelector('.jp-WindowedPanel-outer').scrollBy(0, 600)")
+            lab.wait_for_timeout(100)
+        explorer.scroll_into_view_if_needed()
+        frame = explorer.locator(".jp-OutputArea-output img").first
+        frame.wait_for(state="visible", timeout=10_000)
+        assert frame.evaluate("i => i.complete && i.naturalWidth > 0"), "the explorer's static frame did not load"
         lab.wait_for_timeout(5_000)  # the kernel starts and asks for the Pyodide runtime
         SHOTS.mkdir(parents=True, exist_ok=True)
         lab.screenshot(path=str(SHOTS / "lite-notebook.png"))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -61,9 +62,9 @@ def lite_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def run(*cmd: str | Path, cwd: Path | None = None) -> None:
+def run(*cmd: str | Path, cwd: Path | None = None, env: dict | None = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], check=True, cwd=cwd)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=cwd, env=env)
 
 
 def build(output: Path, work: Path) -> None:
@@ -92,11 +93,15 @@ def build(output: Path, work: Path) -> None:
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         nbformat.write(lite_notebook(path), contents / path.name)
 
-    # 3. the site (offline: everything it needs is in this environment or in `work`)
+    # 3. the site, offline: everything it needs is in this environment or in `work`. Proxies that lead
+    #    nowhere make any attempt at an HTTP download fail the build instead of going unnoticed.
     if output.exists():
         shutil.rmtree(output)
+    nowhere = "http://127.0.0.1:9"
+    env = dict(os.environ, HTTP_PROXY=nowhere, HTTPS_PROXY=nowhere, http_proxy=nowhere, https_proxy=nowhere,
+               NO_PROXY="", no_proxy="")
     run(sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", work, "--contents", work / "contents",
-        "--output-dir", output, cwd=work)
+        "--output-dir", output, cwd=work, env=env)
     listed = json.loads((output / "pypi" / "all.json").read_text())
     missing = {"lintheory", *(n.replace("_", "-") for n in BROWSER_WHEELS)} - set(listed)
     if missing:
