@@ -62,8 +62,12 @@ def lab(tmp_path_factory):
     settings = home / "settings" / "@jupyter-widgets" / "jupyterlab-manager"
     settings.mkdir(parents=True)
     (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
+    news = home / "settings" / "@jupyterlab" / "apputils-extension"  # no "notified about news?" prompt
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTER_DATA_DIR=str(home / "data"))  # its own trust database: the chapters start untrusted
     port = _free_port()
     log = open(home / "lab.log", "w")
     server = subprocess.Popen(
@@ -110,6 +114,22 @@ def test_chapter_runs_in_jupyterlab_with_its_widgets(lab, chapter):
         page.goto(f"{url}/lab/tree/{path}")
         page.wait_for_function(f"() => {{ const s = ({NOTEBOOK_STATE})(); return s && s.path === '{path}' "
                                "&& s.status === 'idle'; }", timeout=120_000)
+        # the README's setting is in the Settings menu
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Save Widget State Automatically").wait_for(timeout=10_000)
+        page.keyboard.press("Escape")
+        # before running, a chapter as cloned (not trusted yet) shows each explorer's static frame
+        explorer = page.locator(".jp-CodeCell", has_text="widgets.explorer(").first
+        for _ in range(200):  # the notebook renders only the cells near the view: scroll down to it
+            if explorer.count():
+                break
+            page.evaluate("document.querySelector('.jp-WindowedPanel-outer').scrollBy(0, 600)")
+            page.wait_for_timeout(100)
+        explorer.scroll_into_view_if_needed()
+        frame = explorer.locator(".jp-OutputArea-output img").first
+        frame.wait_for(state="visible", timeout=10_000)
+        assert frame.evaluate("i => i.complete && i.naturalWidth > 0"), "the explorer's static frame did not load"
+
         start = time.monotonic()
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_function(f"() => {{ const s = ({NOTEBOOK_STATE})(); return s.status === 'idle' "
