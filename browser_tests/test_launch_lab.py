@@ -46,6 +46,20 @@ NOTEBOOK_STATE = """() => {
   return {counts, status: panel.sessionContext.kernelDisplayStatus, path: panel.context.path};
 }"""
 
+# Scroll Lab to the first cell that calls the explorer (Lab renders only the cells near the view) and mark it.
+SHOW_EXPLORER = """async () => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  for (let i = 0; i < nb.model.cells.length; i++) {
+    const c = nb.model.cells.get(i);
+    if (c.type === 'code' && c.sharedModel.getSource().includes('widgets.explorer(')) {
+      await nb.scrollToItem(i, 'start');
+      nb.widgets[i].node.setAttribute('data-test-explorer', '');
+      return i;
+    }
+  }
+  return -1;
+}"""
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -119,13 +133,8 @@ def test_chapter_runs_in_jupyterlab_with_its_widgets(lab, chapter):
         page.locator(".lm-Menu-itemLabel", has_text="Save Widget State Automatically").wait_for(timeout=10_000)
         page.keyboard.press("Escape")
         # before running, a chapter as cloned (not trusted yet) shows each explorer's static frame
-        explorer = page.locator(".jp-CodeCell", has_text="widgets.explorer(").first
-        for _ in range(200):  # the notebook renders only the cells near the view: scroll down to it
-            if explorer.count():
-                break
-            page.evaluate("document.querySelector('.jp-WindowedPanel-outer').scrollBy(0, 600)")
-            page.wait_for_timeout(100)
-        explorer.scroll_into_view_if_needed()
+        assert page.evaluate(SHOW_EXPLORER) >= 0, "no explorer in this chapter"
+        explorer = page.locator("[data-test-explorer]")
         frame = explorer.locator(".jp-OutputArea-output img").first
         frame.wait_for(state="visible", timeout=10_000)
         assert frame.evaluate("i => i.complete && i.naturalWidth > 0"), "the explorer's static frame did not load"
@@ -137,7 +146,9 @@ def test_chapter_runs_in_jupyterlab_with_its_widgets(lab, chapter):
         seconds = time.monotonic() - start
 
         # the first widget: visible, one figure, and moving its first control changes the figure
-        box = page.locator(".jp-OutputArea-output .widget-vbox").first
+        page.evaluate(SHOW_EXPLORER)
+        box = page.locator("[data-test-explorer] .jp-OutputArea-output .widget-vbox").first
+        box.wait_for(state="visible", timeout=30_000)
         box.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         src = [i.get_attribute("src") for i in box.locator("img").all() if i.is_visible()]
