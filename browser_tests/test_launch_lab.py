@@ -36,6 +36,7 @@ CHAPTERS = ALL if _chosen == "all" else [c for c in _chosen.split(",") if c]
 WIDGETS_PLUGIN = "@jupyter-widgets/jupyterlab-manager:plugin"
 
 NOTEBOOK_STATE = """() => {
+  if (!window.jupyterapp || !window.jupyterapp.shell) return null;   // Lab is still starting
   const panel = window.jupyterapp.shell.currentWidget;
   if (!panel || !panel.content || !panel.content.model) return null;
   const cells = panel.content.model.cells, counts = [];
