@@ -26,9 +26,11 @@ makes outside itself.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +83,15 @@ def build(output: Path, work: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "lintheory", src / "lintheory", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # a version per content (0.1.0+<hash>): a browser that cached an older wheel under the same name
+    # would fail the wheel index's sha256 check after the site is updated
+    digest = hashlib.sha256()
+    for path in sorted((src / "lintheory").rglob("*.py")):
+        digest.update(path.relative_to(src).as_posix().encode() + b"\0" + path.read_bytes())
+    pyproject = (src / "pyproject.toml").read_text()
+    version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
+    (src / "pyproject.toml").write_text(pyproject.replace(f'version = "{version}"',
+                                                          f'version = "{version}+{digest.hexdigest()[:12]}"', 1))
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", pypi, src)
     pins = [f"{name}=={importlib.metadata.version(name)}" for name in BROWSER_WHEELS]
     run(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
