@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
+from traitlets import Unicode
 
 from .plotting import STYLE, figure_png
 
@@ -191,7 +192,7 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
 
     def level(i: int, prefix: tuple) -> W.Widget:
         if i == len(names):
-            return W.Image(value=frames[prefix], format="png", width=str(round(figsize[0] * dpi)),
+            return _Frame(value=frames[prefix], format="png", width=str(round(figsize[0] * dpi)),
                            tooltip=describe(prefix))
         control = widgets[names[i]]
         node = W.Stack([level(i + 1, prefix + (v,)) for v in grids[names[i]]],
@@ -200,3 +201,15 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
         return node
 
     return FigureExplorer(widgets, frames, (draw_seconds, render_seconds), level(0, ()), links)
+
+
+class _Frame(W.Image):
+    """One frame of an explorer: an ``Image`` whose model also carries an empty ``description``.
+
+    ipywidgets' JavaScript (``DOMWidgetView.updateTooltip`` of @jupyter-widgets/base, as shipped by
+    jupyterlab_widgets 3.0.17) reads ``description.length`` whenever a tooltip is set, and ``Image`` has
+    no description: without it every frame fails to render in JupyterLab, Notebook 7 and JupyterLite
+    ("Failed to create view for 'ImageView'"). Upstream: jupyter-widgets/ipywidgets pull request 3921.
+    """
+
+    description = Unicode("").tag(sync=True)
