@@ -270,8 +270,7 @@ def test_page_offline_math_typeset_and_nothing_clipped(browser, server, path, wi
         assert weight["total"] < 6_000_000, f"{path}: {weight['total']} bytes fetched by load"
         assert weight["framesNoAlt"] == 0, f"{path}: widget frames without alt text"
         assert weight["unzoomed"] == 0, f"{path}: figures without a link to the full-size image"
-        if os.environ.get("LINTHEORY_REQUIRE_ALT"):   # the lead turns this on once every figure cell has alt text
-            assert weight["noAlt"] == [], f"{path}: figures without alt text: {weight['noAlt']}"
+        assert weight["noAlt"] == [], f"{path}: figures without alt text: {weight['noAlt']}"
 
 
 NAV_PAGES = [p for p in ("intro.html", "chapters/01_convergence.html") if p in PAGES]
