@@ -12,6 +12,7 @@ from conftest import central_difference
 
 # ------------------------------------------------------------------ display and plotting
 def test_glue_records_with_myst_nb_and_falls_back_to_display_without_it(monkeypatch, capsys):
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)   # IPython warns when a foreign venv is active
     lt.glue("api_test_value", 1.5, display=False)           # myst_nb is installed: no error, no output
     with pytest.raises(TypeError, match="name must be a non-empty str"):
         lt.glue("", 1.0)
