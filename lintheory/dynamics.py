@@ -391,10 +391,12 @@ def _member_generators(seed: Any, count: int | None) -> list[np.random.Generator
 
 
 def _minibatch_indices(gens: list[np.random.Generator], batch: tuple[int, ...], n: int, b: int,
-                       replace: bool) -> Callable[[int], np.ndarray]:
+                       replace: bool, n_steps: int) -> Callable[[int], np.ndarray]:
     """``indices(k)``: the sorted sample indices of step ``k``, shape ``(*batch, b)`` (``(b,)`` alone).
 
-    Member ``j`` draws from ``gens[j]`` only, ``_SGD_CHUNK`` steps at a time: with replacement, ``b``
+    Member ``j`` draws from ``gens[j]`` only, ``_SGD_CHUNK`` steps at a time (fewer for the last chunk
+    before ``n_steps``; chunk boundaries are multiples of ``_SGD_CHUNK``, so a shorter run's draws are
+    a prefix of a longer one's): with replacement, ``b``
     i.i.d. uniform indices per step; without, the first ``b`` entries of a uniform random permutation
     (the ``argsort`` of ``n`` uniform numbers), i.e. a uniform ``b``-subset. Steps are independent.
     """
@@ -408,9 +410,10 @@ def _minibatch_indices(gens: list[np.random.Generator], batch: tuple[int, ...], 
     def indices(k: int) -> np.ndarray:
         start = k - k % _SGD_CHUNK
         if cache["start"] != start:
-            block = np.stack([draw(gen, _SGD_CHUNK) for gen in gens], axis=1)   # (chunk, members, b)
+            rows = min(_SGD_CHUNK, n_steps - start)
+            block = np.stack([draw(gen, rows) for gen in gens], axis=1)   # (rows, members, b)
             block.sort(axis=-1)                 # order within a minibatch is irrelevant: sorted rows
-            cache["start"], cache["block"] = start, block.reshape((_SGD_CHUNK,) + batch + (b,))
+            cache["start"], cache["block"] = start, block.reshape((rows,) + batch + (b,))
         return cache["block"][k - start]
 
     return indices
@@ -463,6 +466,7 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
     if not isinstance(replace, (bool, np.bool_)):
         raise TypeError(f"replace must be True or False, got {replace!r}")
     n = loss.n
+    n_steps = check_int("n_steps", n_steps, minimum=0)
     b = check_int("batch_size", batch_size, minimum=1)
     if b > n and not replace:
         raise ValueError(f"batch_size must be at most the number of samples ({n}) without replacement, "
@@ -472,7 +476,7 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
 
     def sampler(batch: tuple[int, ...]) -> Callable[[int], Loss]:
         count = int(np.prod(batch)) if batch else None
-        indices = _minibatch_indices(_member_generators(seed, count), batch, n, b, replace)
+        indices = _minibatch_indices(_member_generators(seed, count), batch, n, b, replace, n_steps)
         return lambda k: loss._take(indices(k))
 
     run = _descend(net, loss, params, step, n_steps, record_every, normalize, keep_params,
