@@ -75,7 +75,7 @@ class Loss(ABC):
 
         Parameters
         ----------
-        idx : array_like of int, shape (b,) or (*batch, b)
+        idx : array_like of int, shape ``(b,)`` or ``(*batch, b)``
             Sample indices in ``[0, n)``; repeats count with their multiplicity (sampling with
             replacement). With leading axes, batch member ``j`` of ``theta`` sees the samples ``idx[j]``
             (such a per-member subset cannot be subset again).
