@@ -201,3 +201,32 @@ def test_bad_input_is_rejected_naming_the_argument():
         with pytest.raises(err, match=match):
             sgd(**kw)
     assert sgd(batch_size=13, replace=True).stats["batch_size"] == 13        # allowed with replacement
+
+
+def test_batched_seeds_generator_spawns_and_seedsequence_is_a_value():
+    X, y = _problem()
+    net, pb = _diag(8, R=3)
+    loss = lt.SquaredLoss(X, y)
+    run = lambda seed: lt.stochastic_gradient_descent(net, loss, pb, 0.05, 40, batch_size=2, seed=seed).theta
+    ss = np.random.SeedSequence(5)
+    assert np.array_equal(run(ss), run(ss)) and np.array_equal(run(ss), run(5))
+    assert ss.n_children_spawned == 0                                  # the caller's SeedSequence is untouched
+    gen = np.random.default_rng(5)
+    first = run(gen)
+    assert not np.array_equal(first, run(gen))                         # spawning advances the Generator
+    assert np.array_equal(first, run(np.random.default_rng(5)))
+
+
+def test_completion_subset_keeps_its_entries_and_a_loss_without_subset_support_says_so():
+    idx = np.array([[0, 1], [1, 2], [2, 0]])
+    loss = lt.SensingLoss.completion(idx, [1.0, 2.0, 3.0], (3, 3))
+    sub = loss.subset([2, 0])
+    assert sub.mask_indices.tolist() == [[2, 0], [0, 1]] and sub.y.tolist() == [3.0, 1.0]
+    assert np.isclose(sub.value(np.zeros((3, 3))), 0.5 * (9 + 1) / 2)
+
+    class Plain(lt.Loss):
+        X, theta_shape = np.eye(2), (2,)
+        value = grad = hvp = lambda self, *a: None
+
+    with pytest.raises(NotImplementedError, match="Plain does not support subset"):
+        Plain().subset([0])
