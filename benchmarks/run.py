@@ -33,6 +33,7 @@ SECTIONS = {
     "sharpness": ("bench_sharpness", "Sharpness: Lanczos on exact HVPs vs the dense Hessian"),
     "course": ("bench_course", "The course: chapter execution and widget frames"),
     "sweep": ("bench_sweep", "The full-scale flat-minima Fig. 1 sweep through lt.sweep"),
+    "sgd": ("bench_sgd", "Batched minibatch SGD (chapter 2's diagonal-network setting, 2000 steps)"),
 }
 
 

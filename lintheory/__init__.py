@@ -26,3 +26,6 @@ __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
            "sweep", "SweepResult", "glue",
            "data", "metrics", "plotting", "sweeps", "theory", "widgets"]
 __all__ += ["Symmetric", "SensingLoss"]
+
+from .dynamics import stochastic_gradient_descent
+__all__ += ["stochastic_gradient_descent"]

@@ -17,7 +17,7 @@ from ._validation import as_array, check_choice, check_int, check_positive
 from .losses import Loss
 from .networks import Network, Params
 
-__all__ = ["Trajectory", "DivergenceStep", "gradient_flow", "gradient_descent"]
+__all__ = ["Trajectory", "DivergenceStep", "gradient_flow", "gradient_descent", "stochastic_gradient_descent"]
 
 
 class DivergenceStep(int):
@@ -263,6 +263,17 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         that diverged, or the initial state if the loss is not finite there), even when the
         parameters themselves overflowed.
     """
+    return _descend(net, loss, params, step, n_steps, record_every, normalize, keep_params, None)
+
+
+def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int,
+             record_every: int, normalize: str | None, keep_params: bool,
+             sampler: Callable[[tuple[int, ...]], Callable[[int], Loss]] | None) -> Trajectory:
+    """The loop of gradient descent and SGD. ``sampler(batch_shape)`` (SGD) returns ``minibatch``, and
+    the step-``k`` direction is the gradient of ``minibatch(k)`` (a :meth:`Loss.subset` of ``loss``);
+    without a sampler (GD) it is the gradient of ``loss``. Records, the divergence test, the
+    normalizations and the validation are the same code for both; with a sampler the recorded loss is
+    the full ``loss``, evaluated at the record steps only."""
     params = _check_pair(net, loss, params)
     step = check_positive("step", step)
     n_steps = check_int("n_steps", n_steps, minimum=0)
@@ -271,6 +282,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     if not isinstance(keep_params, (bool, np.bool_)):
         raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
     batch = net.batch_shape(params)
+    minibatch = sampler(batch) if sampler is not None else None
     steps = _record_steps(n_steps, record_every)
     T = steps.size
     rec_theta = np.full((T,) + batch + net.theta_shape, np.nan)
@@ -287,8 +299,20 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for k in range(n_steps + 1):
             theta, pullback = forward(p)
-            value, g = loss.value_and_grad(theta)
+            if minibatch is None:
+                step_loss = loss
+                value, g = loss.value_and_grad(theta)
+                full = value
+            else:                               # SGD: full loss at records, minibatch loss to step
+                full = loss.value(theta) if k == steps[r] else None
+                if k < n_steps:
+                    step_loss = minibatch(k)
+                    value, g = step_loss.value_and_grad(theta)
+                else:
+                    value = full
             finite = np.isfinite(value)
+            if full is not None and full is not value:
+                finite = finite & np.isfinite(full)
             if not finite.all():                # rare path: a member has just diverged
                 bad = ~finite & (diverged < 0)
                 diverged = np.where(bad, k, diverged)
@@ -298,7 +322,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 # a diverged batch member is frozen after the update below (its step may be NaN)
             alive = diverged < 0
             if k == steps[r]:
-                rec_loss[r] = np.where(alive, value, np.nan)
+                rec_loss[r] = np.where(alive, full, np.nan)
                 rec_theta[r][alive] = theta[alive]
                 if keep_params:
                     for rp, a in zip(rec_params, p):
@@ -316,7 +340,7 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                 if normalize == "loss":
                     tiny = alive & (value < _TINY_LOSS)     # eta * g / loss loses accuracy (or is 0/0)
                     if np.any(tiny):
-                        g = np.where(np.reshape(tiny, g_shape), loss.normalized_grad(theta)[1], g)
+                        g = np.where(np.reshape(tiny, g_shape), step_loss.normalized_grad(theta)[1], g)
                     scale = eta / np.where(alive & ~tiny, value, 1.0)
                 grads = pullback(g * (scale.reshape(g_shape) if isinstance(scale, np.ndarray) else scale))
             for a, new, gb in zip(p, prev, grads):
@@ -333,4 +357,131 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
                f"loss became non-finite at step {int(np.max(diverged)) if not batch else 'see diverged_step'}")
     return Trajectory(t=steps.astype(float), params=rec_params, theta=rec_theta, loss=rec_loss,
                       final_params=p, diverged_step=diverged,
-                      stats={"n_steps": k, "n_grad": k + 1}, message=message)
+                      stats={"n_steps": k, "n_grad": k + 1 if minibatch is None else k},
+                      message=message)
+
+
+# SGD draws each member's minibatches this many steps at a time from the member's own stream. The
+# chunk is fixed (not a function of n_steps), so a longer run with the same seed extends a shorter one.
+_SGD_CHUNK = 256
+
+
+def _member_generators(seed: Any, count: int | None) -> list[np.random.Generator]:
+    """One generator (``count`` None: a single run) or ``count`` independent ones (NumPy SPEC 7).
+
+    An int or a SeedSequence is a value: the same one gives the same streams at every call (a
+    SeedSequence is copied before being spawned from). A Generator is a state: it is used (single run)
+    or spawned from (batch), so it advances, and a second call gives new streams.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not (
+            isinstance(seed, (np.random.Generator, np.random.SeedSequence))
+            or (isinstance(seed, (int, np.integer)) and int(seed) >= 0)):
+        raise TypeError("seed must be a non-negative int, a numpy SeedSequence or a numpy Generator "
+                        f"(NumPy SPEC 7; it is required so that the run can be repeated), got {seed!r}")
+    if isinstance(seed, np.random.Generator):
+        return [seed] if count is None else list(seed.spawn(count))
+    if isinstance(seed, np.random.SeedSequence):
+        seq = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size,
+                                     n_children_spawned=seed.n_children_spawned)
+    else:
+        seq = np.random.SeedSequence(int(seed))
+    if count is None:
+        return [np.random.default_rng(seq)]
+    return [np.random.default_rng(child) for child in seq.spawn(count)]
+
+
+def _minibatch_indices(gens: list[np.random.Generator], batch: tuple[int, ...], n: int, b: int,
+                       replace: bool, n_steps: int) -> Callable[[int], np.ndarray]:
+    """``indices(k)``: the sorted sample indices of step ``k``, shape ``(*batch, b)`` (``(b,)`` alone).
+
+    Member ``j`` draws from ``gens[j]`` only, ``_SGD_CHUNK`` steps at a time (fewer for the last chunk
+    before ``n_steps``; chunk boundaries are multiples of ``_SGD_CHUNK``, so a shorter run's draws are
+    a prefix of a longer one's): with replacement, ``b``
+    i.i.d. uniform indices per step; without, the first ``b`` entries of a uniform random permutation
+    (the ``argsort`` of ``n`` uniform numbers), i.e. a uniform ``b``-subset. Steps are independent.
+    """
+    cache: dict[str, Any] = {"start": None, "block": None}
+
+    def draw(gen: np.random.Generator, rows: int) -> np.ndarray:
+        if replace:
+            return gen.integers(0, n, size=(rows, b))
+        return np.argsort(gen.random((rows, n)), axis=-1)[:, :b]
+
+    def indices(k: int) -> np.ndarray:
+        start = k - k % _SGD_CHUNK
+        if cache["start"] != start:
+            rows = min(_SGD_CHUNK, n_steps - start)
+            block = np.stack([draw(gen, rows) for gen in gens], axis=1)   # (rows, members, b)
+            block.sort(axis=-1)                 # order within a minibatch is irrelevant: sorted rows
+            cache["start"], cache["block"] = start, block.reshape((rows,) + batch + (b,))
+        return cache["block"][k - start]
+
+    return indices
+
+
+def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int,
+                                *, batch_size: int, seed: Any, record_every: int = 1,
+                                replace: bool = False, normalize: str | None = None,
+                                keep_params: bool = True) -> Trajectory:
+    """Minibatch SGD :math:`p_{k+1} = p_k - \\eta_k \\nabla_p \\mathcal L_{B_k}(\\theta(p_k))`.
+
+    :math:`\\mathcal L_{B}` is ``loss.subset(B)`` (:meth:`lintheory.Loss.subset`): the same loss on the
+    minibatch :math:`B` only, scaled so that :math:`\\mathbb E_B\\nabla\\mathcal L_B = \\nabla\\mathcal L`; for
+    the course's averaged losses, the mean over the minibatch. The loop is that of
+    :func:`gradient_descent` (same records, divergence handling and normalizations), with the gradient
+    of :math:`\\mathcal L_{B_k}` in place of that of :math:`\\mathcal L`.
+
+    Parameters
+    ----------
+    net, loss, params, step, n_steps, record_every, normalize, keep_params
+        As in :func:`gradient_descent`; ``normalize="loss"`` divides by the minibatch loss.
+    batch_size : int
+        :math:`b`, between 1 and ``loss.n`` (at most ``loss.n`` without replacement).
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
+        Required (NumPy SPEC 7). The same int or SeedSequence gives the same run, bit for bit; a
+        Generator is advanced. With leading batch axes in ``params``, each member gets its own
+        independent stream, spawned from ``seed`` (``SeedSequence.spawn`` / ``Generator.spawn``), so
+        the repetitions are independent and a member's run does not depend on the others' divergence.
+    replace : bool
+        ``False`` (default): each minibatch is a uniformly random set of ``b`` distinct samples;
+        ``True``: ``b`` i.i.d. uniform samples. Minibatches of different steps are independent (this is
+        not epoch-wise reshuffling).
+
+    Returns
+    -------
+    Trajectory
+        As for :func:`gradient_descent`; ``loss`` records the **full** loss at the record steps (the
+        only full evaluations: use ``record_every`` to keep a long run cheap). A member is declared
+        diverged at the first step where its minibatch loss, or at a record step its full loss, is not
+        finite. ``stats`` has ``n_steps``, ``n_grad`` (minibatch gradients per member), ``batch_size``
+        and ``replace``.
+
+    Notes
+    -----
+    With ``batch_size = loss.n`` and ``replace=False`` every minibatch is the whole sample, and the run
+    is :func:`gradient_descent`'s, bit for bit (no randomness is drawn).
+    """
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a lintheory Loss, got {type(loss).__name__}")
+    if not isinstance(replace, (bool, np.bool_)):
+        raise TypeError(f"replace must be True or False, got {replace!r}")
+    n = loss.n
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    b = check_int("batch_size", batch_size, minimum=1)
+    if b > n and not replace:
+        raise ValueError(f"batch_size must be at most the number of samples ({n}) without replacement, "
+                         f"got {b} (pass replace=True to draw with replacement)")
+    _member_generators(seed, None)              # rejects a bad seed before any work
+    full_batch = b == n and not replace
+
+    def sampler(batch: tuple[int, ...]) -> Callable[[int], Loss]:
+        count = int(np.prod(batch)) if batch else None
+        indices = _minibatch_indices(_member_generators(seed, count), batch, n, b, replace, n_steps)
+        return lambda k: loss._take(indices(k))
+
+    run = _descend(net, loss, params, step, n_steps, record_every, normalize, keep_params,
+                   None if full_batch else sampler)
+    run.stats.update(batch_size=b, replace=bool(replace))
+    if full_batch:
+        run.stats["n_grad"] = run.stats["n_steps"]
+    return run

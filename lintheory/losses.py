@@ -7,6 +7,7 @@ A loss never sees the network: it gives ``value``, ``grad`` and ``hvp`` (Hessian
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -33,15 +34,27 @@ class Loss(ABC):
 
     @property
     def n(self) -> int:
-        """Number of samples."""
-        return self.X.shape[0]
+        """Number of samples (of a minibatch, for a loss made by :meth:`subset`)."""
+        return self.X.shape[-2]
 
     def predict(self, theta: np.ndarray) -> np.ndarray:
         """Predictions ``X @ theta`` (batched over leading axes of ``theta``)."""
         theta = self._check_theta(theta)
         if len(self.theta_shape) == 1:
-            return theta @ self.X.T
-        return self.X @ theta
+            return self._apply_X(theta)
+        return self.X @ theta                   # also right for a per-member X of shape (*batch, n, d)
+
+    def _apply_X(self, v: np.ndarray) -> np.ndarray:
+        """``X v`` for ``v`` of shape ``(..., d)``, per batch member when ``X`` is ``(*batch, n, d)``."""
+        if self.X.ndim == 2:
+            return v @ self.X.T
+        return (self.X @ v[..., None])[..., 0]
+
+    def _apply_XT(self, r: np.ndarray) -> np.ndarray:
+        """``X^T r`` for ``r`` of shape ``(..., n)``, per batch member when ``X`` is ``(*batch, n, d)``."""
+        if self.X.ndim == 2:
+            return r @ self.X
+        return (r[..., None, :] @ self.X)[..., 0, :]
 
     def _check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
         theta = np.asarray(theta)
@@ -53,7 +66,52 @@ class Loss(ABC):
 
     def _back(self, r: np.ndarray) -> np.ndarray:
         """``X^T r`` for per-sample quantities ``r`` (shape ``(..., n)`` or ``(..., n, m)``)."""
-        return r @ self.X if len(self.theta_shape) == 1 else self.X.T @ r
+        if len(self.theta_shape) == 1:
+            return self._apply_XT(r)
+        return self.X.T @ r if self.X.ndim == 2 else np.swapaxes(self.X, -1, -2) @ r
+
+    def subset(self, idx: Any) -> "Loss":
+        """The same loss on the samples ``idx`` only: the minibatch loss of stochastic gradient descent.
+
+        Parameters
+        ----------
+        idx : array_like of int, shape ``(b,)`` or ``(*batch, b)``
+            Sample indices in ``[0, n)``; repeats count with their multiplicity (sampling with
+            replacement). With leading axes, batch member ``j`` of ``theta`` sees the samples ``idx[j]``
+            (such a per-member subset cannot be subset again).
+
+        Returns
+        -------
+        Loss
+            A loss of the same class and the same formulas on the rows ``X[idx]`` (and their targets),
+            scaled so that it is an unbiased estimate of this loss: if the per-sample losses are
+            :math:`\\ell_i` and this loss is :math:`c\\sum_{i=1}^n\\ell_i`, the subset loss is
+            :math:`c\\,\\frac nb\\sum_{i\\in B}\\ell_i` (for the averaged losses of the course, the mean
+            of :math:`\\ell_i` over the minibatch). Hence, when :math:`B` is drawn uniformly (with or
+            without replacement), :math:`\\mathbb E_B[\\nabla\\mathcal L_B] = \\nabla\\mathcal L` (derived in this course).
+        """
+        idx = np.asarray(idx)
+        if idx.ndim < 1 or idx.shape[-1] == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"idx must be a non-empty integer array of sample indices of shape (b,) or "
+                             f"(*batch, b), got shape {idx.shape} and dtype {idx.dtype}")
+        if np.any(idx < 0) or np.any(idx >= self.n):
+            raise ValueError(f"idx must hold sample indices in [0, {self.n}), got values from "
+                             f"{int(idx.min())} to {int(idx.max())}")
+        if self.X.ndim != 2:
+            raise ValueError("subset() needs one sample set for all batch members; this loss is already a "
+                             "per-member subset")
+        return self._take(idx)
+
+    def _take(self, idx: np.ndarray) -> "Loss":
+        """:meth:`subset` without the checks (``idx`` already valid): copy, then restrict per-sample data."""
+        sub = copy.copy(self)
+        sub.X = self.X[idx]
+        self._restrict(sub, idx)
+        return sub
+
+    def _restrict(self, sub: "Loss", idx: np.ndarray) -> None:
+        """Restrict the per-sample arrays other than ``X`` (targets, labels) and rescale constants."""
+        raise NotImplementedError(f"{type(self).__name__} does not support subset()")
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(value(theta), grad(theta))``, sharing the work of both."""
@@ -139,6 +197,12 @@ class SquaredLoss(Loss):
         self._check_theta(theta)
         return 2 * self.c * self._back(self.predict(self._check_theta(u, "u")))
 
+    def _restrict(self, sub, idx):
+        sub.Y = self.Y[idx]
+        b = idx.shape[-1]                       # mean normalizations: the mean over the minibatch
+        sub.c = (_SQUARED_NORMALIZATIONS[self.normalization](b) if "mean" in self.normalization
+                 else self.c * self.n / b)      # sum normalizations: c n / b times the minibatch sum
+
 
 class _MarginLoss(Loss):
     """Mean over samples of :math:`\\ell(y_i x_i^\\top\\theta)`, labels in :math:`\\{-1, +1\\}`."""
@@ -186,6 +250,9 @@ class _MarginLoss(Loss):
             weights = np.exp(log_dell - top)
             ratio = self._back(-weights * self.y) / np.sum(np.exp(log_ell - top), axis=-1, keepdims=True)
         return np.mean(self._ell(z), axis=-1), ratio
+
+    def _restrict(self, sub, idx):
+        sub.y = self.y[idx]                     # the mean over samples becomes the minibatch mean
 
 
 class LogisticLoss(_MarginLoss):

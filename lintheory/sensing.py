@@ -85,11 +85,15 @@ class SensingLoss(Loss):
     def predict(self, theta: np.ndarray) -> np.ndarray:
         """The measurements :math:`\\langle A_i,\\theta\\rangle`, shape ``(..., n)``."""
         theta = self._check_theta(theta)
-        return theta.reshape(theta.shape[:-2] + (-1,)) @ self.X.T
+        return self._apply_X(theta.reshape(theta.shape[:-2] + (-1,)))
 
     def _back(self, r: np.ndarray) -> np.ndarray:
         """:math:`\\sum_i r_iA_i` for per-measurement ``r`` of shape ``(..., n)``."""
-        return (r @ self.X).reshape(r.shape[:-1] + self.theta_shape)
+        return self._apply_XT(r).reshape(r.shape[:-1] + self.theta_shape)
+
+    def _restrict(self, sub, idx):
+        sub.y, sub.A = self.y[idx], self.A[idx]     # the mean over measurements becomes the minibatch mean
+        sub.mask_indices = None if self.mask_indices is None else self.mask_indices[idx]
 
     def residual(self, theta: np.ndarray) -> np.ndarray:
         """:math:`\\langle A_i,\\theta\\rangle - y_i`."""

@@ -1,0 +1,125 @@
+"""Theorem tests for stochastic gradient descent.
+
+Each prediction is computed from the theorem's own formula, independently of the simulator's update,
+and each would fail for a wrong constant (see the comments).
+"""
+
+import numpy as np
+import pytest
+
+import lintheory as lt
+from lintheory.dynamics import _member_generators, _minibatch_indices
+
+
+def _sparse(n=10, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    theta = np.zeros(d)
+    theta[:2] = [1.0, -0.7]
+    return X, X @ theta + 0.1 * rng.standard_normal(n)
+
+
+def test_full_batch_sgd_equals_gradient_descent():
+    """batch_size = n without replacement: every minibatch is the sample, so SGD is GD (an identity)."""
+    X, y = _sparse()
+    net, loss = lt.Diagonal(6, 2), lt.SquaredLoss(X, y)
+    p0 = net.init(0.5, seed=1, batch=(2, 2))
+    gd = lt.gradient_descent(net, loss, p0, 0.1, 150, record_every=15)
+    sgd = lt.stochastic_gradient_descent(net, loss, p0, 0.1, 150, batch_size=10, seed=0, record_every=15)
+    assert np.array_equal(gd.theta, sgd.theta) and np.array_equal(gd.loss, sgd.loss)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_stochastic_gradient_is_unbiased_at_the_one_over_sqrt_draws_rate(replace):
+    """E_B[grad L_B] = grad L (derived in this course): the mean of D draws of the parameter-space
+    stochastic gradient misses the full gradient by a root-mean-square error sqrt(tr(Cov)/D), with
+    Cov = Sigma/b * (n - b)/(n - 1) without replacement (finite-population correction) and Sigma/b with,
+    Sigma the population covariance of the n one-sample gradients. Predicted before simulating; the
+    draws are SGD's own (one step of size 1 from a common state, D members with spawned streams).
+    A biased estimator (e.g. the minibatch loss scaled by b/n instead of 1) gives an error that stops
+    decreasing: slope 0 and a huge ratio."""
+    X, y = _sparse()
+    n, b = X.shape[0], 3
+    net, loss = lt.Diagonal(6, 2), lt.SquaredLoss(X, y)
+    p0 = net.init(0.7, seed=2)
+    full = np.concatenate(net.vjp(p0, loss.grad(net.end_to_end(p0))))
+    singles = np.array([np.concatenate(net.vjp(p0, loss.subset([i]).grad(net.end_to_end(p0))))
+                        for i in range(n)])
+    assert np.allclose(singles.mean(axis=0), full, rtol=1e-12, atol=1e-14)   # identity: mean of n terms
+    sigma = np.cov(singles.T, bias=True)
+    cov = sigma / b * ((n - b) / (n - 1) if not replace else 1.0)
+    draws, reps, mse = 2 ** np.arange(4, 12), 48, []
+    for k, D in enumerate(draws):
+        p = [np.broadcast_to(a, (reps, D) + a.shape).copy() for a in p0]
+        run = lt.stochastic_gradient_descent(net, loss, p, 1.0, 1, batch_size=b, seed=100 + k,
+                                             replace=replace, keep_params=False)
+        g = np.concatenate([a - c for a, c in zip(p0, run.final_params)], axis=-1)   # (reps, D, 12)
+        mse.append(np.mean(np.sum((g.mean(axis=1) - full) ** 2, axis=-1)))
+    mse = np.array(mse)
+    slope = np.polyfit(np.log(draws), 0.5 * np.log(mse), 1)[0]
+    ratio = mse * draws / np.trace(cov)
+    assert abs(slope + 0.5) < 0.08, slope
+    assert 0.7 < np.exp(np.mean(np.log(ratio))) < 1.4, ratio
+
+
+def _minibatch_grads(loss, seed, n_steps, b, thetas):
+    """The theta-gradient of the minibatch loss SGD used at each step, recomputed from the seed."""
+    idx = _minibatch_indices(_member_generators(seed, None), (), loss.n, b, False, n_steps)
+    return np.array([loss.subset(idx(k)).grad(thetas[k]) for k in range(n_steps)])
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd"])
+def test_diagonal_network_imbalance_drifts_by_the_eta_squared_law(method):
+    """Depth 2, theta = u * v: one step p' = p - eta * grad L_B gives, coordinatewise and exactly,
+    u'^2 - v'^2 = (u^2 - v^2)(1 - eta^2 g^2) with g = grad_theta L_B(theta) (derived in this course), so
+    Delta_k = Delta_0 * prod_{i<k} (1 - eta^2 g_i^2); gradient flow conserves Delta. A wrong constant
+    (1 - 2 eta^2 g^2, or 1 + eta^2 g^2) misses by the drift itself, which is checked to be large."""
+    X, y = _sparse()
+    net, loss, eta, N, b = lt.Diagonal(6, 2), lt.SquaredLoss(X, y), 0.15, 300, 2
+    p0 = [np.full(6, 0.5), np.zeros(6)]
+    if method == "gd":
+        run = lt.gradient_descent(net, loss, p0, eta, N)
+        g = loss.grad(run.theta[:-1])
+    else:
+        run = lt.stochastic_gradient_descent(net, loss, p0, eta, N, batch_size=b, seed=4)
+        g = _minibatch_grads(loss, 4, N, b, run.theta)
+    predicted = 0.25 * np.concatenate([[np.ones(6)], np.cumprod(1 - eta ** 2 * g ** 2, axis=0)])
+    measured = run.params[0] ** 2 - run.params[1] ** 2
+    assert np.max(np.abs(measured - predicted)) < 1e-12
+    assert np.max(np.abs(predicted[-1] - 0.25)) > 1e-3                         # the drift is not negligible
+
+
+def test_depth_three_imbalances_drift_by_the_squared_gradient_terms():
+    """Depth L: v_l'^2 - v_m'^2 = v_l^2 - v_m^2 + eta^2 g^2 (P_l^2 - P_m^2) with P_l = prod_{k != l} v_k
+    (the first-order terms -2 eta g theta cancel; derived in this course)."""
+    X, y = _sparse()
+    net, loss, eta, N, b = lt.Diagonal(6, 3), lt.SquaredLoss(X, y), 0.1, 200, 3
+    p0 = net.init(0.6, seed=5)
+    run = lt.stochastic_gradient_descent(net, loss, p0, eta, N, batch_size=b, seed=6)
+    g = _minibatch_grads(loss, 6, N, b, run.theta)
+    v = np.stack(run.params)                                   # (3, N+1, 6)
+    P = run.theta[None] / v                                    # products of the other two layers
+    for l, m in [(0, 1), (1, 2)]:
+        step = eta ** 2 * g ** 2 * (P[l, :-1] ** 2 - P[m, :-1] ** 2)
+        predicted = v[l, 0] ** 2 - v[m, 0] ** 2 + np.concatenate([[np.zeros(6)], np.cumsum(step, axis=0)])
+        assert np.max(np.abs(v[l] ** 2 - v[m] ** 2 - predicted)) < 1e-12
+        assert np.max(np.abs(predicted[-1] - predicted[0])) > 1e-4
+
+
+def test_sgd_is_mirror_descent_with_a_shrinking_effective_initialization():
+    """Depth 2 from u = alpha, v = 0, with |eta g_i| < 1 at every step: for all k, coordinatewise,
+    arcsinh(2 theta_k / Delta_k) = -2 sum_{i<k} artanh(eta g_i), Delta_k = alpha^2 prod_{i<k}(1 - eta^2 g_i^2)
+    (derived in this course: u + v and u - v are multiplied by 1 - eta g and 1 + eta g). Hence
+    grad Q_{alpha_k}(theta_k) = arcsinh(2 theta_k / alpha_k^2) / 2 with alpha_k^2 = Delta_k, the potential
+    of lt.theory.Q at depth 2, is -sum artanh(eta g_i), in range(X^T) up to the cubic terms."""
+    X, y = _sparse()
+    net, loss, eta, N, b, alpha = lt.Diagonal(6, 2), lt.SquaredLoss(X, y), 0.2, 400, 2, 0.3
+    run = lt.stochastic_gradient_descent(net, loss, [np.full(6, alpha), np.zeros(6)], eta, N,
+                                         batch_size=b, seed=8)
+    g = _minibatch_grads(loss, 8, N, b, run.theta)
+    assert np.max(np.abs(eta * g)) < 1
+    delta = alpha ** 2 * np.cumprod(1 - eta ** 2 * g ** 2, axis=0)
+    dual = -2 * np.cumsum(np.arctanh(eta * g), axis=0)
+    assert np.allclose(np.arcsinh(2 * run.theta[1:] / delta), dual, rtol=1e-9, atol=1e-11)
+    grad_q = lt.theory.tensor_networks.Q_grad(run.theta[-1], np.sqrt(delta[-1]), 2)
+    assert np.allclose(grad_q, dual[-1] / 2, rtol=1e-9, atol=1e-11)
