@@ -152,6 +152,15 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, c, xnorm, ymax, eta,
                 for kk in range(L - 1, -1, -1):      # S_kk = S_{kk+1} W_{kk+1} (block index kk)
                     rk, ck = rows[kk], cols[kk]
                     so, sn, o = soff[kk + 1], soff[kk], off[kk]
+                    if m == 1:                       # a row vector times the block, row by row
+                        for bb in range(ck):
+                            S[sn + bb] = 0.0
+                        for a in range(rk):
+                            sa = S[so + a]
+                            base = o + a * ck
+                            for bb in range(ck):
+                                S[sn + bb] += sa * W[base + bb]
+                        continue
                     for i in range(m):
                         for bb in range(ck):
                             acc = 0.0
@@ -240,29 +249,50 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, c, xnorm, ymax, eta,
                     for j in range(d):
                         for i in range(m):
                             g[j, i] *= sc
-            # ---------------------------------------------------------------- pull-back to the blocks
+            # ---------------------------------------------------------------- pull-back and update
+            # grad W_k = S_k^T B_{k-1}^T and B_k = W_k B_{k-1} (old W_k), B_0 = g; without gradient
+            # normalization the update nxt = W - grad is written directly, with it grad is kept first
+            nxt = buf[1 - cur]
+            direct = normalize != 2
+            out = nxt if direct else grad
             if kind == 0:
                 for j in range(d):
                     for i in range(m):
-                        Bc[j * m + i] = g[j, i]      # B_0 = G^T = g (d x m)
+                        Bc[j * m + i] = g[j, i]
                 for kk in range(L):
                     rk, ck = rows[kk], cols[kk]
                     so, o = soff[kk + 1], off[kk]
-                    for a in range(rk):              # grad W = S_{kk+1}^T B^T
-                        for bb in range(ck):
-                            acc = 0.0
-                            for i in range(m):
-                                acc += S[so + i * rk + a] * Bc[bb * m + i]
-                            grad[o + a * ck + bb] = acc
-                    if kk < L - 1:                   # B <- W B
+                    if m == 1:                       # one pass over W_k for both
                         for a in range(rk):
-                            for i in range(m):
-                                acc = 0.0
+                            sa = S[so + a]
+                            base = o + a * ck
+                            acc = 0.0
+                            if direct:
                                 for bb in range(ck):
-                                    acc += W[o + a * ck + bb] * Bc[bb * m + i]
-                                Bn[a * m + i] = acc
-                        for q in range(rk * m):
-                            Bc[q] = Bn[q]
+                                    w = W[base + bb]
+                                    acc += w * Bc[bb]
+                                    out[base + bb] = w - sa * Bc[bb]
+                            else:
+                                for bb in range(ck):
+                                    acc += W[base + bb] * Bc[bb]
+                                    out[base + bb] = sa * Bc[bb]
+                            Bn[a] = acc               # (unused after the last block)
+                    else:
+                        for a in range(rk):
+                            for bb in range(ck):
+                                acc = 0.0
+                                for i in range(m):
+                                    acc += S[so + i * rk + a] * Bc[bb * m + i]
+                                q = o + a * ck + bb
+                                out[q] = W[q] - acc if direct else acc
+                        if kk < L - 1:
+                            for a in range(rk):
+                                for i in range(m):
+                                    acc = 0.0
+                                    for bb in range(ck):
+                                        acc += W[o + a * ck + bb] * Bc[bb * m + i]
+                                    Bn[a * m + i] = acc
+                    Bc, Bn = Bn, Bc
             else:
                 for j in range(d):
                     pre[0] = 1.0
@@ -272,20 +302,16 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, c, xnorm, ymax, eta,
                     for kk in range(L - 1, -1, -1):
                         suf[kk] = suf[kk + 1] * W[off[kk] + j]
                     for kk in range(L):
-                        grad[off[kk] + j] = g[j, 0] * (pre[kk] * suf[kk + 1])
-            sc = 1.0
-            if normalize == 2:
+                        q = off[kk] + j
+                        gq = g[j, 0] * (pre[kk] * suf[kk + 1])
+                        out[q] = W[q] - gq if direct else gq
+            if not direct:
                 sq = 0.0
                 for q in range(total):
                     sq += grad[q] * grad[q]
                 sc = eta / (np.sqrt(sq) if sq > 0 else 1.0)
-            nxt = buf[1 - cur]
-            if normalize == 2:
                 for q in range(total):
                     nxt[q] = W[q] - grad[q] * sc
-            else:
-                for q in range(total):
-                    nxt[q] = W[q] - grad[q]
             cur = 1 - cur
             k += 1
         last_step[b] = k
