@@ -10,8 +10,8 @@ Contenders, all starting from the same arrays:
 - **lintheory**: ``lt.gradient_descent`` over a leading batch axis (only the final state recorded),
   with its default ``backend="auto"``, which runs the compiled (numba) loop of ``lintheory._compiled``
   here. "First call" includes loading the compiled kernel from numba's on-disk cache (or compiling it,
-  the first time on a machine): the kernel is dropped before every first call; importing numba is
-  paid once per process in the warm-up, like JAX's runtime start. "steady" is the best of three later
+  the first time on a machine): the kernel is dropped before every first call; numba's once-per-process
+  start-up (import, LLVM initialisation) is paid in the warm-up, like JAX's runtime start. "steady" is the best of three later
   calls. The ratio columns divide a contender's time by lintheory's (first call by first call,
   steady state by steady state; PyTorch, which compiles nothing, by lintheory's steady state);
 - **NumPy path**: the same call with ``backend="numpy"``, the reference loop (one timed call);
@@ -155,9 +155,10 @@ def _warm_up(X: np.ndarray, y: np.ndarray) -> None:
     import jax
     import jax.numpy as jnp
 
-    import numba  # noqa: F401  (numba's import, once per process, as JAX's start-up above)
+    import numba
 
     jax.block_until_ready(jax.jit(lambda a: a + 1)(jnp.zeros(3)))
+    numba.njit(lambda a: a + 1)(1.0)            # numba's start-up (import, LLVM), the same way
     net = lt.FullyConnected([D] + [WIDTH] * (DEPTH - 1) + [1])
     run_lintheory(X, y, net.init(SCALE, seed=0), 1)
 

@@ -32,9 +32,9 @@ What one step computes (``h`` widths, ``L`` layers, ``m`` outputs, ``n`` samples
 
 On-disk cache
 -------------
-The kernel is compiled on first use with ``cache=True``: numba stores it in ``lintheory/__pycache__``
-next to this file when that directory is writable, otherwise in its user-wide cache directory
-(``$NUMBA_CACHE_DIR`` if set, else ``~/.cache/numba``). If no cache location is writable (a read-only
+The kernel is compiled on first use with ``cache=True``: numba stores it in ``$NUMBA_CACHE_DIR`` if
+that is set, else in ``lintheory/__pycache__`` next to this file when that directory is writable, else
+in its user-wide cache directory (``~/.cache/numba``). If no cache location is writable (a read-only
 install and a read-only home), the kernel is compiled in memory, once per process. Compiling takes a few
 seconds; loading from the cache a fraction of a second.
 
