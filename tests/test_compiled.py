@@ -78,7 +78,7 @@ def assert_same_run(fast: lt.Trajectory, ref: lt.Trajectory, batch: tuple[int, .
 
 
 @st.composite
-def problems(draw):
+def problems(draw, tame: bool = False):
     kind = draw(st.sampled_from(["fc", "residual", "diagonal"]))
     d = draw(st.integers(1, 5))
     depth = draw(st.integers(1, 5))
@@ -103,12 +103,26 @@ def problems(draw):
     batch = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))
     scheme = "residual" if kind == "residual" and draw(st.booleans()) else "gaussian"
     params = net.init(draw(st.floats(0.2, 1.5)), seed=seed, scheme=scheme, batch=batch)
-    step = draw(st.floats(1e-3, 3.0))                     # the large steps diverge
-    normalize = draw(st.sampled_from([None, "loss", "gradient"]))
+    step = draw(st.floats(1e-3, 0.1 if tame else 3.0))    # the large steps diverge, or bounce
+    # normalised steps near a minimum take their direction from a gradient that is mostly round-off
+    # (and loss-normalised ones grow without bound as the loss goes to 0): chaotic, so only in the
+    # chaos-aware test, and in the fixed cases below
+    normalize = draw(st.sampled_from([None] if tame else [None, "loss", "gradient"]))
     n_steps = draw(st.integers(0, 60))
     record_every = draw(st.integers(1, 7))
     keep = draw(st.booleans())
     return net, loss, params, batch, step, n_steps, record_every, normalize, keep
+
+
+@PROPS
+@given(problems(tame=True))
+def test_compiled_matches_numpy_to_1e12_on_every_record(problem):
+    """Constant steps up to 0.1 (runs that neither bounce nor blow up, which would amplify round-off):
+    every record, the final state, divergence steps, counters and message agree to 1e-12."""
+    net, loss, params, batch, step, n_steps, record_every, normalize, keep = problem
+    kw = dict(record_every=record_every, normalize=normalize, keep_params=keep)
+    assert_same_run(lt.gradient_descent(net, loss, params, step, n_steps, backend="compiled", **kw),
+                    lt.gradient_descent(net, loss, params, step, n_steps, backend="numpy", **kw), batch)
 
 
 CHAOTIC: list = []
@@ -181,6 +195,23 @@ def test_fig1_setting_long_run_agrees():
     kw = dict(record_every=100, keep_params=False)
     assert_same_run(lt.gradient_descent(net, loss, p, 0.02, 2000, backend="compiled", **kw),
                     lt.gradient_descent(net, loss, p, 0.02, 2000, backend="numpy", **kw), (4,))
+
+
+@pytest.mark.parametrize("kind", ["fc", "residual", "diagonal"])
+@pytest.mark.parametrize("normalize", ["loss", "gradient"])
+def test_normalised_steps_agree_to_1e12_away_from_minima(kind, normalize):
+    """Both normalisations, 40 steps far from a minimum (the gradient is not round-off)."""
+    X, y = lt.data.overdetermined_regression(30, 4, noise=0.5, seed=2)
+    net = {"fc": lt.FullyConnected([4, 3, 5, 1]), "residual": lt.Residual(4, 3),
+           "diagonal": lt.Diagonal(4, 3)}[kind]
+    loss = lt.SquaredLoss(X, y)
+    p = net.init(1.0, seed=5, batch=3)
+    step = {"loss": 0.002, "gradient": 0.02}[normalize]
+    for keep in (True, False):
+        kw = dict(normalize=normalize, record_every=3, keep_params=keep)
+        ref = lt.gradient_descent(net, loss, p, step, 40, backend="numpy", **kw)
+        assert_same_run(lt.gradient_descent(net, loss, p, step, 40, backend="compiled", **kw), ref, (3,))
+    assert not np.any(ref.diverged)
 
 
 def test_tiny_and_zero_loss_with_loss_normalization():
