@@ -386,15 +386,34 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
 
 
 # ``backend="auto"`` compiles or loads the kernel only for runs that repay it: loading from the cache
-# costs ~0.2 s, about 5000 steps of the NumPy loop on a small network. The choice depends on the
+# costs ~0.02-0.3 s, thousands of steps of the NumPy loop on a small network. The choice depends on the
 # problem only, never on what this process did before (whether the kernel is loaded), so that a run
 # gives the same bits in every process (sweeps compare workers' results with the parent's bit for bit).
 _AUTO_MIN_WORK = 500
+# The compiled loop does plain loops (about 1-2 GFlop/s); NumPy's per-call cost is what it saves, and
+# BLAS wins once the layers are large: measured break-even points (numpy time / compiled time ~ 1) were
+# batch x multiply-adds per step of ~70000 for scalar outputs and ~20000 for vector outputs.
+_AUTO_MAX_FLOPS_SCALAR = 50_000
+_AUTO_MAX_FLOPS_VECTOR = 8_000
+_AUTO_SMALL_BLOCK = 100              # blocks of at most 10 x 10: NumPy's batched products stay slow
 
 
 def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normalize: Any) -> bool:
-    """The choice of ``backend="auto"``: the compiled loop applies and the run is worth loading it."""
+    """The choice of ``backend="auto"``: the compiled loop applies and is expected to be faster.
+
+    Compiled when numba is installed, the pair is supported, ``n_steps`` times the batch size is at
+    least 500, and the layers are small: for a scalar output, at most 50000 multiply-adds per step over
+    the batch or no block above 100 entries; for a vector output, at most 8000.
+    """
     if not applies(net, loss, normalize):
         return False
     batch = net.batch_shape(params)
-    return n_steps * (int(np.prod(batch)) if batch else 1) >= _AUTO_MIN_WORK
+    B = int(np.prod(batch)) if batch else 1
+    if n_steps * B < _AUTO_MIN_WORK:
+        return False
+    m = int(np.prod(net.theta_shape[1:])) if len(net.theta_shape) > 1 else 1
+    blocks = [int(np.prod(s)) for s in net.shapes]
+    work = B * m * sum(blocks)
+    if m == 1:
+        return work <= _AUTO_MAX_FLOPS_SCALAR or max(blocks) <= _AUTO_SMALL_BLOCK
+    return work <= _AUTO_MAX_FLOPS_VECTOR

@@ -256,8 +256,9 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         ``"numpy"``: this module's reference loop. ``"compiled"``: the numba loop of
         :mod:`lintheory._compiled` (fully-connected, residual and diagonal networks with the squared
         loss; ValueError otherwise or without numba). ``"auto"`` (default): the compiled loop when it
-        applies, numba is installed and the run is long enough to repay loading it (``n_steps`` times
-        the batch size at least 500); else NumPy. The two agree to round-off, not bit for bit.
+        applies, numba is installed, the run is long enough to repay loading it and its layers small
+        enough that NumPy's per-call cost, not arithmetic, dominates (see
+        :func:`lintheory._compiled.worth_it`); else NumPy. The two agree to round-off, not bit for bit.
 
     Returns
     -------

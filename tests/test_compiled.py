@@ -253,6 +253,12 @@ def test_auto_uses_the_compiled_loop_when_it_applies(monkeypatch):
     assert calls == [1]
     lt.gradient_descent(net, loss, net.init(0.5, seed=0), 0.1, 1000, backend="numpy")
     assert calls == [1]
+    lt.gradient_descent(net, loss, net.init(0.5, seed=0), 0.1, 100)          # too short to repay loading
+    assert calls == [1]
+    wide = lt.FullyConnected([3, 100, 4])                                     # large layers: BLAS wins
+    Y = np.random.default_rng(0).standard_normal((10, 4))
+    lt.gradient_descent(wide, lt.SquaredLoss(X, Y), wide.init(0.1, seed=0, batch=8), 1e-3, 1000)
+    assert calls == [1]
 
 
 _SCRIPT = textwrap.dedent("""
