@@ -21,9 +21,12 @@ What one step computes (``h`` widths, ``L`` layers, ``m`` outputs, ``n`` samples
   end-to-end :math:`\\theta = S_0^\\top`, and in the pull-back the products
   :math:`B_k = W_k\\cdots W_1 G^\\top` and the outer products :math:`S_k^\\top B_{k-1}^\\top`;
 - the loss gradient in its covariance form :math:`2c(\\Sigma\\theta - X^\\top Y)` with
-  :math:`\\Sigma = X^\\top X` precomputed (:math:`O(d^2m)` instead of :math:`O(ndm)`); when
-  :math:`\\theta` is huge (``max|θ| > 1e100``) the residual form :math:`2cX^\\top(X\\theta - Y)` is used
-  instead, as in the reference, so that no cancellation of overflowed terms can occur;
+  :math:`\\Sigma = X^\\top X` precomputed (:math:`O(d^2m)` instead of :math:`O(ndm)`); the residual
+  form :math:`2cX^\\top(X\\theta - Y)` of the reference is used instead when :math:`\\theta` is huge
+  (``max|θ| > 1e100``: no cancellation of overflowed terms) or when the residual is small
+  (:math:`\\|X\\theta - Y\\|^2 < 10^{-6}\\|Y\\|^2`, estimated from the covariance form): near an
+  interpolating minimum the covariance form cancels, and the residual form reaches the reference's
+  round-off floor of the loss;
 - the loss value in the residual form :math:`c\\|X\\theta - Y\\|^2` (exact near 0, unlike the
   covariance form), but only where it is needed: at record steps, with ``normalize="loss"``, and when a
   cheap bound :math:`c\\,n\\,m\\,(\\max_s\\|x_s\\|_1\\max|\\theta| + \\max|Y|)^2 < 10^{300}` does not
@@ -106,7 +109,7 @@ def _build() -> Any:
     return kernel
 
 
-def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, c, xnorm, ymax, eta, normalize, tiny_loss,
+def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, eta, normalize, tiny_loss,
                n_steps, rec_steps, keep, rec_theta, rec_loss, rec_params, diverged, last_step):
     """Run every batch member (rows of ``P``, updated in place to the final state).
 
@@ -216,14 +219,21 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, c, xnorm, ymax, eta,
             if k == n_steps:
                 break
             # ---------------------------------------------------------------- gradient in theta
-            if tmax <= 1e100:
+            # covariance form 2c (Sigma theta - X^T Y), unless theta is huge or the residual small
+            # (near an interpolating minimum the covariance form cancels: there the residual form
+            # 2c X^T (X theta - Y) keeps the reference's round-off floor)
+            residual_form = not (tmax <= 1e100)
+            if not residual_form:
+                est = yy
                 for i in range(m):
                     for j in range(d):
                         acc = -XtY[j, i]
                         for jj in range(d):
                             acc += Sig[j, jj] * theta[jj, i]
-                        g[j, i] = 2.0 * c * acc
-            else:
+                        g[j, i] = acc
+                        est += theta[j, i] * (acc - XtY[j, i])   # |X theta - Y|^2 (cancels: a test only)
+                residual_form = not (est > 1e-6 * yy)
+            if residual_form:
                 for i in range(m):
                     for j in range(d):
                         g[j, i] = 0.0
@@ -233,8 +243,9 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, c, xnorm, ymax, eta,
                             acc += X[s, j] * theta[j, i]
                         for j in range(d):
                             g[j, i] += X[s, j] * acc
-                    for j in range(d):
-                        g[j, i] *= 2.0 * c
+            for j in range(d):
+                for i in range(m):
+                    g[j, i] = 2.0 * c * g[j, i]
             if normalize == 0:
                 for j in range(d):
                     for i in range(m):
@@ -363,8 +374,8 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
     diverged = np.full(B, -1, dtype=np.int64)
     last = np.zeros(B, dtype=np.int64)
     kernel(P, kind, off, rows, cols, np.ascontiguousarray(T, dtype=np.float64), X, Y, Sig, XtY,
-           float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize], _TINY_LOSS, int(n_steps),
-           steps.astype(np.int64), bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
+           float(np.sum(Y * Y)), float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
+           _TINY_LOSS, int(n_steps), steps.astype(np.int64), bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
     theta = rec_theta.reshape((Tn,) + batch + net.theta_shape)
     rec_loss = rec_loss.reshape((Tn,) + batch)
     snaps = ([np.ascontiguousarray(rec_params[:, :, off[k]:off[k + 1]]).reshape((Tn,) + batch + shapes[k])
