@@ -54,6 +54,12 @@ def goals(tables: dict[str, list[dict]]) -> list[dict]:
     for R, row in gd.items():
         r = row["PyTorch ratio"]
         add(f"batched GD, R = {R}: PyTorch eager / lintheory", r, "≥ 10", r >= 10)
+    for R, row in gd.items():           # issue 20: the compiled step
+        if "limit ratio" in row:
+            r = row["JAX steady ratio"]
+            add(f"batched GD, R = {R}: JAX steady state / lintheory steady state", r, "≥ 1", r >= 1)
+            r = row["limit ratio"]
+            add(f"batched GD, R = {R}: lintheory / hand-written compiled loop (steady)", r, "≤ 2", r <= 2)
     if "flow" in tables:
         for problem, r in lookup(tables["flow"], "eval ratio (Euler/GF)").items():
             add(f"gradient flow, {problem}: Euler / lintheory gradient evaluations", r, "≥ 50", r >= 50)

@@ -226,7 +226,7 @@ def _record_steps(n_steps: int, record_every: int) -> np.ndarray:
 
 def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int, *,
                      record_every: int = 1, normalize: str | None = None,
-                     keep_params: bool = True) -> Trajectory:
+                     keep_params: bool = True, backend: str = "auto") -> Trajectory:
     """Run gradient descent :math:`p_{k+1} = p_k - \\eta_k \\nabla_p \\mathcal L(\\theta(p_k))`.
 
     Parameters
@@ -252,6 +252,13 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         a zero step.
     keep_params : bool
         Store parameter snapshots (set ``False`` for large sweeps; ``final_params`` is always kept).
+    backend : {"auto", "numpy", "compiled"}
+        ``"numpy"``: this module's reference loop. ``"compiled"``: the numba loop of
+        :mod:`lintheory._compiled` (fully-connected, residual and diagonal networks with the squared
+        loss; ValueError otherwise or without numba). ``"auto"`` (default): the compiled loop when it
+        applies, numba is installed, the run is long enough to repay loading it and its layers small
+        enough that NumPy's per-call cost, not arithmetic, dominates (see
+        :func:`lintheory._compiled.worth_it`); else NumPy. The two agree to round-off, not bit for bit.
 
     Returns
     -------
@@ -281,6 +288,12 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
     check_choice("normalize", normalize, (None, "loss", "gradient"))
     if not isinstance(keep_params, (bool, np.bool_)):
         raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
+    check_choice("backend", backend, ("auto", "numpy", "compiled"))
+    if backend != "numpy":                      # the compiled twin of the loop below (same Trajectory)
+        from . import _compiled
+        if backend == "compiled" or _compiled.worth_it(net, loss, params, n_steps, normalize):
+            return _compiled.gradient_descent(net, loss, params, step, n_steps, record_every, normalize,
+                                              keep_params)
     batch = net.batch_shape(params)
     minibatch = sampler(batch) if sampler is not None else None
     steps = _record_steps(n_steps, record_every)
