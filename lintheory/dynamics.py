@@ -270,17 +270,19 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         that diverged, or the initial state if the loss is not finite there), even when the
         parameters themselves overflowed.
     """
-    return _descend(net, loss, params, step, n_steps, record_every, normalize, keep_params, None)
+    return _descend(net, loss, params, step, n_steps, record_every, normalize, keep_params, None, backend)
 
 
 def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int,
              record_every: int, normalize: str | None, keep_params: bool,
-             sampler: Callable[[tuple[int, ...]], Callable[[int], Loss]] | None) -> Trajectory:
+             sampler: Callable[[tuple[int, ...]], Callable[[int], Loss]] | None,
+             backend: str = "numpy") -> Trajectory:
     """The loop of gradient descent and SGD. ``sampler(batch_shape)`` (SGD) returns ``minibatch``, and
     the step-``k`` direction is the gradient of ``minibatch(k)`` (a :meth:`Loss.subset` of ``loss``);
     without a sampler (GD) it is the gradient of ``loss``. Records, the divergence test, the
     normalizations and the validation are the same code for both; with a sampler the recorded loss is
-    the full ``loss``, evaluated at the record steps only."""
+    the full ``loss``, evaluated at the record steps only. ``backend`` (GD only) may hand the run to
+    the compiled twin of this loop, :mod:`lintheory._compiled`."""
     params = _check_pair(net, loss, params)
     step = check_positive("step", step)
     n_steps = check_int("n_steps", n_steps, minimum=0)
@@ -289,7 +291,7 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
     if not isinstance(keep_params, (bool, np.bool_)):
         raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
     check_choice("backend", backend, ("auto", "numpy", "compiled"))
-    if backend != "numpy":                      # the compiled twin of the loop below (same Trajectory)
+    if backend != "numpy" and sampler is None:  # the compiled twin of the loop below (same Trajectory)
         from . import _compiled
         if backend == "compiled" or _compiled.worth_it(net, loss, params, n_steps, normalize):
             return _compiled.gradient_descent(net, loss, params, step, n_steps, record_every, normalize,
