@@ -109,8 +109,11 @@ def _build() -> Any:
     return kernel
 
 
+# Coverage: numba runs the kernel below as machine code, which coverage.py cannot trace, so it is
+# excluded from the line and branch figures; tests/test_compiled.py checks every record it produces
+# against the NumPy loop of lintheory.dynamics (hypothesis over shapes, depths, batches and steps).
 def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, eta, normalize, tiny_loss,
-               n_steps, rec_steps, keep, rec_theta, rec_loss, rec_params, diverged, last_step):
+               n_steps, rec_steps, keep, rec_theta, rec_loss, rec_params, diverged, last_step):  # pragma: no cover (compiled)
     """Run every batch member (rows of ``P``, updated in place to the final state).
 
     ``kind`` 0: chain ``T W_L ... W_1`` (block k stored row-major, shape ``rows[k] x cols[k]``);

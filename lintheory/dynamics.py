@@ -474,7 +474,7 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
     Notes
     -----
     With ``batch_size = loss.n`` and ``replace=False`` every minibatch is the whole sample, and the run
-    is :func:`gradient_descent`'s, bit for bit (no randomness is drawn).
+    is :func:`gradient_descent`'s NumPy loop (``backend="numpy"``), bit for bit (no randomness is drawn).
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a lintheory Loss, got {type(loss).__name__}")

@@ -27,7 +27,7 @@ def test_full_batch_sgd_is_gradient_descent_bit_for_bit(normalize, batched):
     net = lt.FullyConnected([8, 5, 1]) if normalize != "loss" else lt.Diagonal(8, 3)
     loss = lt.SquaredLoss(X, y) if normalize != "loss" else lt.LogisticLoss(X, np.sign(y + 1e-3))
     p0 = net.init(0.5, seed=1, **({"batch": 3} if batched else {}))
-    gd = lt.gradient_descent(net, loss, p0, 0.05, 60, record_every=7, normalize=normalize)
+    gd = lt.gradient_descent(net, loss, p0, 0.05, 60, record_every=7, normalize=normalize, backend="numpy")
     sgd = lt.stochastic_gradient_descent(net, loss, p0, 0.05, 60, batch_size=loss.n, seed=5,
                                          record_every=7, normalize=normalize)
     assert np.array_equal(gd.t, sgd.t) and np.array_equal(gd.theta, sgd.theta)
