@@ -254,11 +254,11 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         Store parameter snapshots (set ``False`` for large sweeps; ``final_params`` is always kept).
     backend : {"auto", "numpy", "compiled"}
         ``"numpy"``: this module's reference loop. ``"compiled"``: the numba loop of
-        :mod:`lintheory._compiled` (fully-connected, residual and diagonal networks with the squared
+        ``lintheory._compiled`` (fully-connected, residual and diagonal networks with the squared
         loss; ValueError otherwise or without numba). ``"auto"`` (default): the compiled loop when it
         applies, numba is installed, the run is long enough to repay loading it and its layers small
         enough that NumPy's per-call cost, not arithmetic, dominates (see
-        :func:`lintheory._compiled.worth_it`); else NumPy. The two agree to round-off, not bit for bit.
+        ``lintheory._compiled.worth_it``); else NumPy. The two agree to round-off, not bit for bit.
 
     Returns
     -------
