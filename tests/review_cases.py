@@ -10,7 +10,7 @@ Each case is ``(number, api, description, call, expect)``. ``call()`` runs the i
 
 :func:`verdict` classifies a case with the review's vocabulary (CLEAR, VAGUE, OBSCURE, SILENT, OK,
 REFUSED, plus CONVENTION for documented conventions). ``tests/test_review_cases.py`` requires every case
-to be CLEAR, OK or CONVENTION; ``OWNED_ELSEWHERE`` lists the cases in modules of other engineers.
+to be CLEAR, OK or CONVENTION.
 """
 
 from __future__ import annotations
@@ -336,7 +336,6 @@ CASES = [
 ]
 
 # Cases in modules owned by other engineers (lintheory/theory/*): re-created here, fixed there.
-OWNED_ELSEWHERE = {120, 121, 122, 124, 125, 128, 129}
 
 
 def _raised_in_lintheory(err: BaseException) -> bool:

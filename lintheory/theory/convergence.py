@@ -182,6 +182,8 @@ def gronwall_bound(t: Any, rate: Any, loss0: float) -> np.ndarray:
     ndarray, shape (T, ...)
     """
     t = as_array("t", t, ndim=1)
+    if not (np.all(np.isfinite(loss0)) and np.all(np.asarray(loss0) >= 0)):
+        raise ValueError(f"loss0 must be a finite non-negative loss, got {loss0!r}")
     rate = np.asarray(rate, dtype=float)
     if rate.shape[:1] != t.shape or np.any(np.diff(t) <= 0):
         raise ValueError(f"t must be increasing and rate must have shape ({t.size}, ...), got {rate.shape}")

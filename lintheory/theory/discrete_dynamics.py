@@ -102,8 +102,8 @@ def linear_model_iterates(sigma: Any, lam: Any, eta: float, w0: Any, steps: Any)
     eta = check_positive("eta", eta)
     w0 = as_array("w0", w0)
     steps = as_array("steps", steps, ndim=1)
-    if np.any(steps < 0):
-        raise ValueError("steps must be non-negative")
+    if np.any(steps < 0) or np.any(steps != np.round(steps)):
+        raise ValueError(f"steps must be non-negative whole numbers of iterations, got {steps!r}")
     target = sigma / lam
     k = steps.reshape((-1,) + (1,) * np.broadcast(target, w0).ndim)
     return target - (target - w0) * (1 - eta * lam) ** k
@@ -217,6 +217,9 @@ def plateau_solution(Sigma_x: Any, Sigma_xy: Any, rank: int) -> np.ndarray:
     rank = check_int("rank", rank, minimum=0)
     if rank > min(Sxy.shape):
         raise ValueError(f"rank must be at most {min(Sxy.shape)}, got {rank}")
+    if np.linalg.eigvalsh((Sx + Sx.T) / 2)[0] <= 0:
+        raise ValueError("Sigma_x must be positive definite (the plateau Sigma_x^-1 [Sigma_xy]_r needs its "
+                         "inverse); got a singular or indefinite matrix")
     P, s, Qt = np.linalg.svd(Sxy, full_matrices=False)
     return np.linalg.solve(Sx, (P[:, :rank] * s[:rank]) @ Qt[:rank])
 
@@ -291,8 +294,8 @@ def spectral_init(U: Any, V: Any, w0: Any) -> Params:
 
 
 def _check_eta(eta: float) -> float:
-    if not isinstance(eta, (int, float, np.floating)) or eta < 0:
-        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+    if not isinstance(eta, (int, float, np.floating)) or not np.isfinite(eta) or eta < 0:
+        raise ValueError(f"eta must be a finite non-negative number (the step), got {eta!r}")
     return float(eta)
 
 

@@ -180,8 +180,9 @@ def width_scaling_exponent(alpha: float) -> float:
         :math:`-(4\\alpha - 1)/2`.
     """
     alpha = float(alpha)
-    if not np.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
+    if not (np.isfinite(alpha) and 0.25 <= alpha <= 0.5):
+        raise ValueError(f"alpha must be in [1/4, 1/2] (outside it the bias argument does not apply; at "
+                         f"1/4 the exponent is 0), got {alpha!r}")
     return -(4.0 * alpha - 1.0) / 2.0
 
 

@@ -58,6 +58,8 @@ def s_of_t(t: Any, L: int) -> np.ndarray:
     """
     L = _depth(L)
     t = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"t must be finite, got {t!r}")
     a = np.abs(t)
     s = np.minimum(a, a ** (1.0 / L))
     for _ in range(200):
@@ -173,6 +175,9 @@ def argmin_Q(A: Any, y: Any, alpha: Any, L: int, *, tol: float = 1e-10, max_iter
     L = _depth(L)
     a = _alpha(alpha, A.shape[1])
     rho = np.linalg.lstsq(A, y, rcond=None)[0]
+    if np.linalg.norm(A @ rho - y) > 1e-8 * (1.0 + np.linalg.norm(y)):
+        raise ValueError("A rho = y has no solution: y is not in the range of A (the constraint must be "
+                         "consistent, e.g. A of full row rank)")
     f, stalled = float(Q(rho, a, L)), 0
     for _ in range(max_iter):
         g, h = _q_derivatives(rho, a, L)
