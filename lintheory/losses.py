@@ -144,6 +144,15 @@ _SQUARED_NORMALIZATIONS = {"half_mean": lambda n: 0.5 / n, "mean": lambda n: 1.0
                            "half_sum": lambda n: 0.5, "sum": lambda n: 1.0}
 
 
+def squared_loss_factor(normalization: str, n: int) -> float:
+    """The factor :math:`\\kappa = 2c` of the squared loss :math:`c\\|X\\theta - Y\\|_F^2`, so that
+    :math:`\\nabla\\mathcal L = \\kappa X^\\top(X\\theta - Y)`: :math:`1/n` for ``"half_mean"`` (the course),
+    :math:`2/n` for ``"mean"``, 1 for ``"half_sum"``, 2 for ``"sum"``. Every closed form that converts
+    between loss conventions uses this one table (the one :class:`SquaredLoss` scales by)."""
+    check_choice("normalization", normalization, tuple(_SQUARED_NORMALIZATIONS))
+    return 2.0 * _SQUARED_NORMALIZATIONS[normalization](n)
+
+
 def _check_samples(X: np.ndarray) -> np.ndarray:
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one sample and one feature, got shape {X.shape}")

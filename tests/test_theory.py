@@ -1,6 +1,7 @@
 """Closed forms of lintheory.theory against independent computations."""
 
 import numpy as np
+import pytest
 from scipy.optimize import minimize
 
 import lintheory as lt
@@ -83,3 +84,16 @@ def test_l1_max_margin_beats_random_feasible_points():
         m = np.min(y * (X @ v))
         if m > 0:
             assert np.abs(v / m).sum() >= np.abs(w).sum() - 1e-9
+
+
+@pytest.mark.parametrize("normalization", ["half_mean", "mean", "half_sum", "sum"])
+def test_squared_loss_factor_is_the_factor_of_the_loss_gradient(normalization):
+    """The one table of loss conventions used by the closed forms: grad L = kappa X^T (X theta - Y)."""
+    from lintheory.losses import squared_loss_factor
+    rng = np.random.default_rng(0)
+    X, Y, theta = rng.normal(size=(7, 4)), rng.normal(size=(7, 2)), rng.normal(size=(4, 2))
+    kappa = squared_loss_factor(normalization, 7)
+    np.testing.assert_allclose(lt.SquaredLoss(X, Y, normalization=normalization).grad(theta),
+                               kappa * X.T @ (X @ theta - Y), rtol=1e-13)
+    with pytest.raises(ValueError, match="normalization"):
+        squared_loss_factor("halfmean", 7)

@@ -18,23 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_array, check_choice
+from .._validation import as_array
+from ..losses import squared_loss_factor
 
 __all__ = ["tangent_kernel", "kernel_rate", "loss_decay_rate"]
 
-_KAPPA = {"half_mean": lambda n: 1.0 / n, "half_sum": lambda n: 1.0, "mean": lambda n: 2.0 / n,
-          "sum": lambda n: 2.0}
 
 
 def _setup(X: Any, W1: Any, W2: Any, normalization: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     X = as_array("X", X, ndim=2)
-    check_choice("normalization", normalization, tuple(_KAPPA))
+    kappa = squared_loss_factor(normalization, X.shape[0])
     W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
     if W1.ndim < 2 or W1.shape[-1] != X.shape[1]:
         raise ValueError(f"W1 must have shape (..., h, {X.shape[1]}), got {W1.shape}")
     if W2.ndim < 2 or W2.shape[-1] != W1.shape[-2] or W2.shape[:-2] != W1.shape[:-2]:
         raise ValueError(f"W2 must have shape {W1.shape[:-2] + (-1, W1.shape[-2])} (..., m, h), got {W2.shape}")
-    return X, W1, W2, _KAPPA[normalization](X.shape[0])
+    return X, W1, W2, kappa
 
 
 def tangent_kernel(X: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:

@@ -15,19 +15,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_positive
+from .._validation import as_array, check_positive
+from ..losses import squared_loss_factor
 
 __all__ = ["row_space_split", "reduced_imbalance", "imbalance_rate_bound", "instantaneous_rate",
            "gronwall_bound", "deficiency_margin", "margin_rate_bound", "random_init_rate",
            "gd_imbalance_increment"]
-
-_KAPPA = {"half_mean": lambda n: 1.0 / n, "half_sum": lambda n: 1.0, "mean": lambda n: 2.0 / n,
-          "sum": lambda n: 2.0}
-
-
-def _kappa(normalization: str, n: int) -> float:
-    check_choice("normalization", normalization, tuple(_KAPPA))
-    return _KAPPA[normalization](n)
 
 
 def _check_X(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -135,7 +128,7 @@ def imbalance_rate_bound(X: Any, W1: Any, W2: Any, *, normalization: str = "half
     ev = np.linalg.eigvalsh(D1)[..., ::-1]                 # decreasing
     lam_n, lam_m_neg = ev[..., n - 1], -ev[..., h - m]      # lambda_n(D1), lambda_m(-D1)
     lmin = np.linalg.eigvalsh(X @ X.T)[0]
-    return _kappa(normalization, n) * lmin * (np.maximum(lam_n, 0) + np.maximum(lam_m_neg, 0))
+    return squared_loss_factor(normalization, n) * lmin * (np.maximum(lam_n, 0) + np.maximum(lam_m_neg, 0))
 
 
 def instantaneous_rate(X: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
@@ -160,7 +153,7 @@ def instantaneous_rate(X: Any, W1: Any, W2: Any, *, normalization: str = "half_m
     a = np.linalg.eigvalsh(U1 @ np.swapaxes(U1, -1, -2))[..., 0]
     b = np.linalg.eigvalsh(W2 @ np.swapaxes(W2, -1, -2))[..., 0]
     lmin = np.linalg.eigvalsh(X @ X.T)[0]
-    return _kappa(normalization, X.shape[0]) * lmin * (np.maximum(a, 0) + np.maximum(b, 0))
+    return squared_loss_factor(normalization, X.shape[0]) * lmin * (np.maximum(a, 0) + np.maximum(b, 0))
 
 
 def gronwall_bound(t: Any, rate: Any, loss0: float) -> np.ndarray:
@@ -263,7 +256,7 @@ def margin_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = 
                          f"balance_tol = {balance_tol:g}; use imbalance_rate_bound instead")
     n, m = X.shape[0], np.shape(W2)[-2]
     lmin = np.linalg.eigvalsh(X @ X.T)[0]
-    return _kappa(normalization, n) * lmin * (2.0 if n == m else 1.0) * np.maximum(mu, 0)
+    return squared_loss_factor(normalization, n) * lmin * (2.0 if n == m else 1.0) * np.maximum(mu, 0)
 
 
 def random_init_rate(X: Any, h: Any, alpha: Any, *, normalization: str = "half_mean") -> np.ndarray:
@@ -295,7 +288,7 @@ def random_init_rate(X: Any, h: Any, alpha: Any, *, normalization: str = "half_m
     if np.any(h <= 0):
         raise ValueError("h must be positive")
     lmin = np.linalg.eigvalsh(X @ X.T)[0]
-    return 2 * _kappa(normalization, X.shape[0]) * lmin * h ** (1 - 2 * alpha)
+    return 2 * squared_loss_factor(normalization, X.shape[0]) * lmin * h ** (1 - 2 * alpha)
 
 
 def gd_imbalance_increment(grads: Sequence[Any], step: float) -> np.ndarray:
@@ -372,7 +365,7 @@ def combined_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str 
     a = np.maximum(np.maximum(ev[..., n - 1], 0), _root(ev[..., -1], sig_a))
     b = np.maximum(np.maximum(-ev[..., h - m], 0), _root(-ev[..., 0], sig_b))
     lmin = np.linalg.eigvalsh(X @ X.T)[0]
-    return _kappa(normalization, n) * lmin * (a + b)
+    return squared_loss_factor(normalization, n) * lmin * (a + b)
 
 
 def end_to_end_velocity(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
@@ -402,7 +395,7 @@ def end_to_end_velocity(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str 
         raise ValueError(f"Y must have shape ({X.shape[0]}, {W2.shape[-2]}), got {Y.shape}")
     U = np.swapaxes(W1, -1, -2)
     theta = U @ np.swapaxes(W2, -1, -2)
-    grad = -_kappa(normalization, X.shape[0]) * X.T @ (Y - X @ theta)
+    grad = -squared_loss_factor(normalization, X.shape[0]) * X.T @ (Y - X @ theta)
     return -(U @ np.swapaxes(U, -1, -2) @ grad + grad @ W2 @ np.swapaxes(W2, -1, -2))
 
 
@@ -440,7 +433,7 @@ def balanced_end_to_end_velocity(X: Any, Y: Any, theta: Any, *, normalization: s
     theta = as_array("theta", theta)
     if theta.ndim < 2 or theta.shape[-2:] != (X.shape[1], Y.shape[1]):
         raise ValueError(f"theta must have shape (..., {X.shape[1]}, {Y.shape[1]}), got {theta.shape}")
-    grad = -_kappa(normalization, X.shape[0]) * X.T @ (Y - X @ theta)
+    grad = -squared_loss_factor(normalization, X.shape[0]) * X.T @ (Y - X @ theta)
     tT = np.swapaxes(theta, -1, -2)
     return -(_psd_sqrt(theta @ tT) @ grad + grad @ _psd_sqrt(tT @ theta))
 

@@ -13,12 +13,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import as_array, as_generator, check_choice, check_int, check_positive
+from .._validation import as_array, as_generator, check_int, check_positive
+from ..losses import squared_loss_factor
 
 __all__ = ["RegressionConstants", "regression_constants", "sharpness_lower_bound", "balanced_sharpness",
            "small_init_sharpness_bound", "balanced_minimizer", "rescaled_minimizer"]
-
-_NORMALIZATIONS = ("half_mean", "mean", "half_sum", "sum")
 
 
 class RegressionConstants(NamedTuple):
@@ -72,8 +71,7 @@ def regression_constants(X: Any, y: Any) -> RegressionConstants:
 
 def _factor(normalization: str, n: int) -> float:
     """Hessian at a minimiser divided by :math:`J^\\top\\Sigma J` for each loss convention."""
-    check_choice("normalization", normalization, _NORMALIZATIONS)
-    return {"half_mean": 1.0, "mean": 2.0, "half_sum": float(n), "sum": 2.0 * n}[normalization]
+    return n * squared_loss_factor(normalization, n)
 
 
 def _setup(X: Any, y: Any, depth: int, normalization: str) -> tuple[RegressionConstants, int, float]:
