@@ -365,10 +365,7 @@ def test_general_tensor_limit_directions_are_singular_vectors():
     """Theorem (general tensor): v_l -> singular vectors of M(sum mu_i y_i x_i), mu on the support vectors."""
     X, y = _wide_classification()
     net = lt.TensorNetwork.local_convolutional(4, [2, 4, 4])
-    def commutator(tn):                                                # 0 for any odeco tensor (real or complex)
-        unfold = lambda x: np.tensordot(x, tn.tensor, axes=1).reshape(tn.tensor.shape[1], -1)
-        A, B = unfold(X[0]) @ unfold(X[1]).T, unfold(X[2]) @ unfold(X[3]).T
-        return np.abs(A @ B - B @ A).max() / (np.abs(A).max() * np.abs(B).max())
+    commutator = lambda tn: lt.theory.unfolding_commutator(tn, X[:4])   # 0 for any odeco tensor
     assert commutator(lt.TensorNetwork.convolutional(4, 3)) < 1e-12
     assert commutator(lt.TensorNetwork.diagonal(4, 3)) < 1e-12
     assert commutator(net) > 0.1                                       # not odeco

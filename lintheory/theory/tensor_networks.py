@@ -17,7 +17,7 @@ from .._validation import as_array, check_int
 
 __all__ = ["tau_L", "tau_star", "s_of_t", "h_L", "H_L", "Q", "argmin_Q", "woodworth_q",
            "l1_interpolator", "lp_kkt_residual", "Q_grad", "Q_hess", "l1_margin_gap",
-           "lp_stationary_points"]
+           "lp_stationary_points", "unfolding_commutator"]
 
 
 def _depth(L: Any) -> int:
@@ -430,3 +430,30 @@ def lp_stationary_points(X: Any, y: Any, L: int, *, transform: Any = None,
     values = np.sum(np.abs(rhos) ** p, axis=1) ** (1 / p)
     order = np.argsort(values)
     return np.linalg.solve(G, rhos[order].T).T, values[order]
+
+
+def unfolding_commutator(network: Any, x: Any) -> float:
+    """Relative commutator of two products of mode-1 unfoldings: 0 for orthogonally decomposable tensors.
+
+    With :math:`M(x)` the ``k_1 x (k_2 \\cdots k_L)`` unfolding of the network's data tensor contracted with
+    ``x``, and :math:`A = M(x_1)M(x_2)^\\top`, :math:`B = M(x_3)M(x_4)^\\top`, returns
+    :math:`\\max|AB - BA| / (\\max|A|\\,\\max|B|)`. For an odeco tensor (real, or complex as for
+    convolutions) every :math:`M(x)M(x')^\\top` is diagonal in one basis, so the products commute and the
+    value is round-off; a clearly positive value certifies the tensor is not odeco (derived in this course).
+
+    Parameters
+    ----------
+    network : TensorNetwork
+        Any network with a ``tensor`` attribute of shape ``(d, k_1, ..., k_L)``.
+    x : array_like, shape (4, d)
+        The four inputs :math:`x_1, \\dots, x_4` (e.g. the first four samples).
+    """
+    tensor = getattr(network, "tensor", None)
+    if tensor is None:
+        raise TypeError(f"network must be a TensorNetwork (with a .tensor), got {type(network).__name__}")
+    x = as_array("x", x, ndim=2)
+    if x.shape != (4, tensor.shape[0]):
+        raise ValueError(f"x must have shape (4, {tensor.shape[0]}): four inputs, got {x.shape}")
+    unfold = [np.tensordot(xi, tensor, axes=1).reshape(tensor.shape[1], -1) for xi in x]
+    A, B = unfold[0] @ unfold[1].T, unfold[2] @ unfold[3].T
+    return float(np.abs(A @ B - B @ A).max() / (np.abs(A).max() * np.abs(B).max()))
