@@ -398,3 +398,10 @@ def test_fully_connected_regression_limit_from_generic_initialization():
     assert np.allclose(X @ tr.theta[-1], y, atol=1e-8)
     assert np.abs(tr.theta[-1] - formula).max() < 1e-7
     assert np.linalg.norm(tr.theta[-1] - np.linalg.pinv(X) @ y) > 1e-2      # not the min-l2 point
+
+
+def test_unfolding_commutator_rejects_bad_input():
+    with pytest.raises(TypeError, match="network"):
+        lt.theory.unfolding_commutator(lt.FullyConnected([4, 4, 1]), np.eye(4))
+    with pytest.raises(ValueError, match="four inputs"):
+        lt.theory.unfolding_commutator(lt.TensorNetwork.diagonal(4, 3), np.eye(4)[:3])
