@@ -6,7 +6,7 @@ closed forms from the papers live in :mod:`lintheory.theory`.
 """
 
 from . import data, metrics, plotting, theory, widgets
-from .display import glue
+from .display import glue, power_of_ten_bound, round_down, round_up
 from .dynamics import Trajectory, gradient_descent, gradient_flow
 from .losses import ExponentialLoss, LogisticLoss, Loss, SquaredLoss
 from . import sweeps
@@ -23,7 +23,7 @@ __all__ = ["Network", "FullyConnected", "Residual", "Diagonal", "Convolutional",
            "TensorNetwork", "DecomposableTensorNetwork",
            "Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss",
            "Trajectory", "gradient_flow", "gradient_descent",
-           "sweep", "SweepResult", "glue",
+           "sweep", "SweepResult", "glue", "power_of_ten_bound", "round_up", "round_down",
            "data", "metrics", "plotting", "sweeps", "theory", "widgets"]
 __all__ += ["Symmetric", "SensingLoss"]
 

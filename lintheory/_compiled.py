@@ -1,13 +1,17 @@
-"""A compiled (numba) gradient-descent loop for the network/loss pairs the course uses most.
+"""A compiled (numba) gradient-descent and SGD loop for the network/loss pairs the course uses most.
 
-:func:`lintheory.gradient_descent` hands a run to :func:`gradient_descent` below when it applies
-(``backend="auto"``, the default) or when asked to (``backend="compiled"``). It applies to
+:func:`lintheory.gradient_descent` and :func:`lintheory.stochastic_gradient_descent` hand a run to
+:func:`descend` below when it applies (``backend="auto"``, the default) or when asked to
+(``backend="compiled"``). It applies to
 
 - networks: :class:`~lintheory.FullyConnected`, :class:`~lintheory.Residual` and
   :class:`~lintheory.Diagonal` (exactly these classes, not subclasses);
 - loss: :class:`~lintheory.SquaredLoss` (every normalization);
 - step: constant, ``normalize="loss"`` and ``normalize="gradient"``;
-- any batch shape, any record interval, with or without parameter snapshots.
+- any batch shape, any record interval, with or without parameter snapshots;
+- for SGD, minibatches with or without replacement: the indices are drawn by NumPy, from the same
+  streams and in the same chunks as the NumPy loop (:func:`lintheory.dynamics._minibatch_blocks`), so
+  both paths follow the same minibatches; the loop runs one chunk of indices per call.
 
 Everything else runs on the NumPy reference loop of :mod:`lintheory.dynamics`. The compiled loop does
 the same update as the reference, member by member of the batch (they are independent), with the same
@@ -17,12 +21,15 @@ that both paths agree to 1e-12 on every recorded step.
 
 What one step computes (``h`` widths, ``L`` layers, ``m`` outputs, ``n`` samples)
 -------------------------------------------------------------------------------
+- diagonal networks: the prefix and suffix products of the layers, coordinate by coordinate
+  (:math:`O(Ld)`, loops over coordinates innermost so that they vectorise);
 - chains: the suffix products :math:`S_k = T W_L\\cdots W_{k+1}` (``m`` rows, :math:`O(Lh^2m)`), the
   end-to-end :math:`\\theta = S_0^\\top`, and in the pull-back the products
   :math:`B_k = W_k\\cdots W_1 G^\\top` and the outer products :math:`S_k^\\top B_{k-1}^\\top`;
-- the loss gradient in its covariance form :math:`2c(\\Sigma\\theta - X^\\top Y)` with
-  :math:`\\Sigma = X^\\top X` precomputed (:math:`O(d^2m)` instead of :math:`O(ndm)`); the residual
-  form :math:`2cX^\\top(X\\theta - Y)` of the reference is used instead when :math:`\\theta` is huge
+- the loss gradient (gradient descent) in its covariance form :math:`2c(\\Sigma\\theta - X^\\top Y)` with
+  :math:`\\Sigma = X^\\top X` precomputed (:math:`O(d^2m)` instead of :math:`O(ndm)`) when
+  :math:`d \\le 2n`; the residual form :math:`2cX^\\top(X\\theta - Y)` of the reference is used
+  instead when :math:`d > 2n` (then it is the cheaper one), when :math:`\\theta` is huge
   (``max|θ| > 1e100``: no cancellation of overflowed terms) or when the residual is small
   (:math:`\\|X\\theta - Y\\|^2 < 10^{-6}\\|Y\\|^2`, estimated from the covariance form): near an
   interpolating minimum the covariance form cancels, and the residual form reaches the reference's
@@ -41,8 +48,9 @@ in its user-wide cache directory (``~/.cache/numba``). If no cache location is w
 install and a read-only home), the kernel is compiled in memory, once per process. Compiling takes a few
 seconds; loading from the cache a fraction of a second.
 
-The stochastic simulator does not exist yet; when it lands, its step can reuse :func:`_kernel`'s
-forward and pull-back (they take the per-step data, here :math:`\\Sigma` and :math:`X^\\top Y`).
+SGD's step uses the residual form on the minibatch, :math:`2c_BX_B^\\top(X_B\\theta - Y_B)` with
+:math:`c_B` the factor of :meth:`lintheory.Loss.subset` (:math:`O(bdm)`), and evaluates the full loss at
+the record steps only, as the NumPy loop does.
 """
 
 from __future__ import annotations
@@ -112,19 +120,29 @@ def _build() -> Any:
 # Coverage: numba runs the kernel below as machine code, which coverage.py cannot trace, so it is
 # excluded from the line and branch figures; tests/test_compiled.py checks every record it produces
 # against the NumPy loop of lintheory.dynamics (hypothesis over shapes, depths, batches and steps).
-def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, eta, normalize, tiny_loss,
-               n_steps, rec_steps, keep, rec_theta, rec_loss, rec_params, diverged, last_step):  # pragma: no cover (compiled)
-    """Run every batch member (rows of ``P``, updated in place to the final state).
+def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, eta, normalize,
+               tiny_loss, n_steps, k0, k1, ri0, idx, cB, rec_steps, keep, rec_theta, rec_loss, rec_params,
+               diverged, last_step):  # pragma: no cover (compiled)
+    """Run steps ``k0 .. k1`` of every batch member that has not diverged (rows of ``P``, updated in place).
 
     ``kind`` 0: chain ``T W_L ... W_1`` (block k stored row-major, shape ``rows[k] x cols[k]``);
-    ``kind`` 1: diagonal (every block a vector of length d). Records go to ``rec_*`` (pre-filled NaN);
-    ``diverged[b]`` gets the divergence step or stays -1; ``last_step[b]`` the last step evaluated.
+    ``kind`` 1: diagonal (every block a vector of length d). A call evaluates the steps
+    ``k0 <= k < k1`` (loss, record, update) and, when ``k1 == n_steps``, the last state; ``P`` holds the
+    state at ``k0`` on entry and at ``k1`` on exit, ``Pprev`` the state one step before (divergence
+    rolls back to it), so a run can be cut into chunks (SGD: one chunk of minibatch indices at a time).
+    ``ri0`` is the first record index at or after ``k0``. With ``idx`` non-empty (SGD, shape
+    ``(k1 - k0, B, b)``) step ``k`` follows the minibatch loss
+    :math:`c_B\\sum_{t}\\|x_{s_t}^\\top\\theta - y_{s_t}\\|^2` of the samples ``idx[k - k0, member]``,
+    and the full loss is evaluated at the record steps only. Records go to ``rec_*`` (pre-filled NaN);
+    ``diverged[b]`` gets the divergence step or stays -1; ``last_step[b]`` the last step reached.
     """
     B, total = P.shape
     L = off.shape[0] - 1
     n, d = X.shape
     m = Y.shape[1]
     n_rec = rec_steps.shape[0]
+    sgd = idx.shape[0] > 0
+    bsz = idx.shape[2]
     # the suffix products S_k (m x dims[k], dims[k] = rows[k-1] = cols[k]), stored flat
     soff = np.zeros(L + 2, dtype=np.int64)
     if kind == 0:
@@ -138,16 +156,22 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
     grad = np.empty(total)
     theta = np.empty((d, m))
     g = np.empty((d, m))
-    r = np.empty(n)
-    pre = np.empty(L + 1)
-    suf = np.empty(L + 1)
+    R = np.empty((max(bsz, 1), m))                    # minibatch residuals (SGD)
+    pre = np.empty((L + 1, d))                        # diagonal: prefix and suffix products
+    suf = np.empty((L + 1, d))
+    covariance = d <= 2 * n                           # GD: Sigma theta costs d^2 m, X^T r costs 2 n d m
     for b in range(B):
+        if diverged[b] >= 0:                # frozen since an earlier chunk
+            continue
         for q in range(total):
             buf[0, q] = P[b, q]
+            buf[1, q] = Pprev[b, q]
         cur = 0
-        ri = 0
-        k = 0
+        ri = ri0
+        k = k0
         while True:
+            if k == k1 and k1 < n_steps:     # end of this chunk: step k1 belongs to the next one
+                break
             W = buf[cur]
             # ---------------------------------------------------------------- forward: theta
             if kind == 0:
@@ -176,12 +200,15 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
                 for j in range(d):
                     for i in range(m):
                         theta[j, i] = S[i * d + j]
-            else:
+            else:                                   # loops over j innermost: contiguous, vectorised
                 for j in range(d):
-                    t = 1.0
-                    for kk in range(L):
-                        t *= W[off[kk] + j]
-                    theta[j, 0] = t
+                    pre[0, j] = 1.0
+                for kk in range(L):
+                    o = off[kk]
+                    for j in range(d):
+                        pre[kk + 1, j] = pre[kk, j] * W[o + j]
+                for j in range(d):
+                    theta[j, 0] = pre[L, j]
             # ---------------------------------------------------------------- loss
             tmax = 0.0
             finite = True
@@ -195,7 +222,10 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
                         tmax = v
             bound = xnorm * tmax + ymax
             record = ri < n_rec and rec_steps[ri] == k
-            need_value = record or normalize == 1 or not finite or not (c * n * m * bound * bound < 1e300)
+            if sgd:                         # the full loss at records only (the reference's rule)
+                need_value = record
+            else:
+                need_value = record or normalize == 1 or not finite or not (c * n * m * bound * bound < 1e300)
             value = 0.0
             if need_value:
                 for i in range(m):
@@ -205,13 +235,25 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
                             acc += X[s, j] * theta[j, i]
                         value += acc * acc
                 value *= c
-            if not np.isfinite(value):      # diverged: back to the last finite state, frozen
+            full = value
+            if sgd and k < n_steps:         # the minibatch loss of step k, and its residuals
+                value = 0.0
+                for t in range(bsz):
+                    s = idx[k - k0, b, t]
+                    for i in range(m):
+                        acc = -Y[s, i]
+                        for j in range(d):
+                            acc += X[s, j] * theta[j, i]
+                        R[t, i] = acc
+                        value += acc * acc
+                value *= cB
+            if not (np.isfinite(value) and np.isfinite(full)):  # diverged: back to the last finite state
                 diverged[b] = k
                 if k > 0:
                     cur = 1 - cur
                 break
             if record:
-                rec_loss[ri, b] = value
+                rec_loss[ri, b] = full
                 for j in range(d):
                     for i in range(m):
                         rec_theta[ri, b, j, i] = theta[j, i]
@@ -225,8 +267,16 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
             # covariance form 2c (Sigma theta - X^T Y), unless theta is huge or the residual small
             # (near an interpolating minimum the covariance form cancels: there the residual form
             # 2c X^T (X theta - Y) keeps the reference's round-off floor)
-            residual_form = not (tmax <= 1e100)
-            if not residual_form:
+            if sgd:                         # 2 c_B X_B^T r_B
+                for i in range(m):
+                    for j in range(d):
+                        g[j, i] = 0.0
+                    for t in range(bsz):
+                        s = idx[k - k0, b, t]
+                        for j in range(d):
+                            g[j, i] += X[s, j] * R[t, i]
+            residual_form = not sgd and not (covariance and tmax <= 1e100)
+            if not sgd and not residual_form:
                 est = yy
                 for i in range(m):
                     for j in range(d):
@@ -246,9 +296,10 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
                             acc += X[s, j] * theta[j, i]
                         for j in range(d):
                             g[j, i] += X[s, j] * acc
+            cg = cB if sgd else c
             for j in range(d):
                 for i in range(m):
-                    g[j, i] = 2.0 * c * g[j, i]
+                    g[j, i] = 2.0 * cg * g[j, i]
             if normalize == 0:
                 for j in range(d):
                     for i in range(m):
@@ -307,18 +358,21 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
                                         acc += W[o + a * ck + bb] * Bc[bb * m + i]
                                     Bn[a * m + i] = acc
                     Bc, Bn = Bn, Bc
-            else:
+            else:                                   # grad of block kk: g * pre[kk] * suf[kk + 1]
                 for j in range(d):
-                    pre[0] = 1.0
-                    for kk in range(L):
-                        pre[kk + 1] = pre[kk] * W[off[kk] + j]
-                    suf[L] = 1.0
-                    for kk in range(L - 1, -1, -1):
-                        suf[kk] = suf[kk + 1] * W[off[kk] + j]
-                    for kk in range(L):
-                        q = off[kk] + j
-                        gq = g[j, 0] * (pre[kk] * suf[kk + 1])
-                        out[q] = W[q] - gq if direct else gq
+                    suf[L, j] = 1.0
+                for kk in range(L - 1, -1, -1):
+                    o = off[kk]
+                    for j in range(d):
+                        suf[kk, j] = suf[kk + 1, j] * W[o + j]
+                for kk in range(L):
+                    o = off[kk]
+                    if direct:
+                        for j in range(d):
+                            out[o + j] = W[o + j] - g[j, 0] * (pre[kk, j] * suf[kk + 1, j])
+                    else:
+                        for j in range(d):
+                            out[o + j] = g[j, 0] * (pre[kk, j] * suf[kk + 1, j])
             if not direct:
                 sq = 0.0
                 for q in range(total):
@@ -331,12 +385,16 @@ def _kernel_py(P, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, 
         last_step[b] = k
         for q in range(total):
             P[b, q] = buf[cur, q]
+            Pprev[b, q] = buf[1 - cur, q]
 
 
-def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps: int,
-                     record_every: int, normalize: str | None, keep_params: bool) -> Any:
-    """The compiled twin of :func:`lintheory.gradient_descent` (arguments already validated there)."""
-    from .dynamics import _TINY_LOSS, Trajectory, _record_steps
+def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps: int, record_every: int,
+            normalize: str | None, keep_params: bool, block: Any = None) -> Any:
+    """The compiled twin of :func:`lintheory.gradient_descent` (``block`` None) and of
+    :func:`lintheory.stochastic_gradient_descent` (``block(start)``: the chunk of minibatch indices of
+    :func:`lintheory.dynamics._minibatch_blocks`, read chunk by chunk as the NumPy loop reads them).
+    Arguments are already validated by the caller."""
+    from .dynamics import _SGD_CHUNK, _TINY_LOSS, Trajectory, _record_steps
     from .networks import Diagonal, FullyConnected
 
     reason = reason_not_applicable(net, loss, normalize)
@@ -352,6 +410,7 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
     P = np.empty((B, total))
     for k, p in enumerate(params):
         P[:, off[k]:off[k + 1]] = p.reshape(B, sizes[k])
+    Pprev = np.full((B, total), np.nan)
     kind = 1 if type(net) is Diagonal else 0
     X = np.ascontiguousarray(loss.X, dtype=np.float64)
     Y = np.ascontiguousarray(loss.Y.reshape(loss.Y.shape[0], -1), dtype=np.float64)
@@ -369,6 +428,7 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
     xnorm = float(np.max(np.sum(np.abs(X), axis=1)))
     ymax = float(np.max(np.abs(Y)))
     steps = _record_steps(n_steps, record_every)
+    rec_at = steps.astype(np.int64)
     Tn = steps.size
     d = X.shape[1]
     rec_theta = np.full((Tn, B, d, m), np.nan)
@@ -376,9 +436,24 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
     rec_params = np.full((Tn, B, total), np.nan) if keep_params else np.empty((1, 1, 1))
     diverged = np.full(B, -1, dtype=np.int64)
     last = np.zeros(B, dtype=np.int64)
-    kernel(P, kind, off, rows, cols, np.ascontiguousarray(T, dtype=np.float64), X, Y, Sig, XtY,
-           float(np.sum(Y * Y)), float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
-           _TINY_LOSS, int(n_steps), steps.astype(np.int64), bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
+    fixed = (kind, off, rows, cols, np.ascontiguousarray(T, dtype=np.float64), X, Y, Sig, XtY,
+             float(np.sum(Y * Y)), float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
+             _TINY_LOSS, int(n_steps))
+    records = (rec_at, bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
+    if block is None:                           # gradient descent: one call for the whole run
+        kernel(P, Pprev, *fixed, 0, int(n_steps), 0, np.empty((0, B, 0), dtype=np.int64), 0.0, *records)
+    else:                                       # SGD: one call per chunk of minibatch indices
+        cB = 0.0
+        for k0 in range(0, max(n_steps, 1), _SGD_CHUNK):
+            k1 = min(k0 + _SGD_CHUNK, n_steps)
+            if k1 > k0:
+                idx = np.ascontiguousarray(block(k0), dtype=np.int64).reshape(k1 - k0, B, -1)
+                cB = float(loss._take(idx[0, 0]).c)         # the minibatch factor of Loss.subset
+            else:                                           # n_steps = 0: only the initial state
+                idx = np.empty((0, B, 0), dtype=np.int64)
+            kernel(P, Pprev, *fixed, k0, k1, int(np.searchsorted(rec_at, k0)), idx, cB, *records)
+            if np.all(diverged >= 0):           # every member frozen: no more minibatches are drawn
+                break
     theta = rec_theta.reshape((Tn,) + batch + net.theta_shape)
     rec_loss = rec_loss.reshape((Tn,) + batch)
     snaps = ([np.ascontiguousarray(rec_params[:, :, off[k]:off[k + 1]]).reshape((Tn,) + batch + shapes[k])
@@ -395,7 +470,7 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
                f"loss became non-finite at step {int(np.max(diverged)) if not batch else 'see diverged_step'}")
     return Trajectory(t=steps.astype(float), params=snaps, theta=theta, loss=rec_loss,
                       final_params=final, diverged_step=div,
-                      stats={"n_steps": k_end, "n_grad": k_end + 1},
+                      stats={"n_steps": k_end, "n_grad": k_end + 1 if block is None else k_end},
                       message=message)
 
 
@@ -404,20 +479,25 @@ def gradient_descent(net: Any, loss: Any, params: list[np.ndarray], step: float,
 # problem only, never on what this process did before (whether the kernel is loaded), so that a run
 # gives the same bits in every process (sweeps compare workers' results with the parent's bit for bit).
 _AUTO_MIN_WORK = 500
-# The compiled loop does plain loops (about 1-2 GFlop/s); NumPy's per-call cost is what it saves, and
-# BLAS wins once the layers are large: measured break-even points (numpy time / compiled time ~ 1) were
-# batch x multiply-adds per step of ~70000 for scalar outputs and ~20000 for vector outputs.
-_AUTO_MAX_FLOPS_SCALAR = 50_000
-_AUTO_MAX_FLOPS_VECTOR = 8_000
-_AUTO_SMALL_BLOCK = 100              # blocks of at most 10 x 10: NumPy's batched products stay slow
+# The compiled loop does plain loops (about 1-3 GFlop/s, ~0.2 us per member and step at the least);
+# NumPy's per-call cost (~30 calls of ~1 us per step) is what it saves, and BLAS wins once a step has
+# enough arithmetic. Break-even measured on 2 cores (numpy time / compiled time against the work
+# below, GD and SGD, diagonal and fully-connected networks, n in {14, 100}, d in {5, 40, 200}, batches
+# 1-200): every problem with work <= 78000 ran at >= 0.99x, every one above 120000 at < 1x, for scalar
+# outputs; for vector outputs every problem <= 17000 ran at >= 1.24x, and 27000-50000 at 0.5-1.35x.
+_AUTO_MAX_WORK_SCALAR = 100_000
+_AUTO_MAX_WORK_VECTOR = 20_000
 
 
-def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normalize: Any) -> bool:
+def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normalize: Any,
+             batch_size: int | None = None) -> bool:
     """The choice of ``backend="auto"``: the compiled loop applies and is expected to be faster.
 
     Compiled when numba is installed, the pair is supported, ``n_steps`` times the batch size is at
-    least 500, and the layers are small: for a scalar output, at most 50000 multiply-adds per step over
-    the batch or no block above 100 entries; for a vector output, at most 8000.
+    least 500, and the multiply-adds of one step over the batch,
+    :math:`B\\,(m\\sum_k |W_k| + m \\min(d^2, 2nd))` for gradient descent and
+    :math:`B\\,(m\\sum_k |W_k| + 2bdm)` for SGD with minibatches of ``batch_size`` :math:`b`, are at
+    most 100000 for a scalar output (:math:`m = 1`) or 20000 for a vector output.
     """
     if not applies(net, loss, normalize):
         return False
@@ -426,8 +506,7 @@ def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normal
     if n_steps * B < _AUTO_MIN_WORK:
         return False
     m = int(np.prod(net.theta_shape[1:])) if len(net.theta_shape) > 1 else 1
-    blocks = [int(np.prod(s)) for s in net.shapes]
-    work = B * m * sum(blocks)
-    if m == 1:
-        return work <= _AUTO_MAX_FLOPS_SCALAR or max(blocks) <= _AUTO_SMALL_BLOCK
-    return work <= _AUTO_MAX_FLOPS_VECTOR
+    n, d = loss.X.shape
+    loss_work = m * (min(d * d, 2 * n * d) if batch_size is None else 2 * batch_size * d)
+    work = B * (m * sum(int(np.prod(s)) for s in net.shapes) + loss_work)
+    return work <= (_AUTO_MAX_WORK_SCALAR if m == 1 else _AUTO_MAX_WORK_VECTOR)

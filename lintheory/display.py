@@ -7,9 +7,10 @@ has no Sphinx, so :func:`glue` then just displays the value (or nothing, with ``
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-__all__ = ["glue"]
+__all__ = ["glue", "power_of_ten_bound", "round_up", "round_down"]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -26,8 +27,8 @@ def glue(name: str, value: Any, display: bool = True) -> None:
 
     Notes
     -----
-    With ``myst_nb`` importable this is exactly :func:`myst_nb.glue`; without it (a notebook run
-    outside the book's toolchain) the value is shown with :func:`IPython.display.display` when
+    With ``myst_nb`` importable this is exactly ``myst_nb.glue``; without it (a notebook run
+    outside the book's toolchain) the value is shown with ``IPython.display.display`` when
     ``display`` is true, and nothing else happens.
     """
     if not isinstance(name, str) or not name:
@@ -40,3 +41,96 @@ def glue(name: str, value: Any, display: bool = True) -> None:
             show(value)
         return
     myst_glue(name, value, display=display)
+
+
+def _nonnegative(x: Any) -> float:
+    if isinstance(x, (bool, str, bytes)) or not hasattr(x, "__float__"):
+        raise TypeError(f"x must be a real number, got {type(x).__name__}")
+    value = float(x)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"x must be a non-negative finite number, got {value!r}")
+    return value
+
+
+def power_of_ten_bound(x: float) -> float:
+    """The smallest power of ten that is at least ``x``: how the book reports a round-off-level number.
+
+    A quantity at round-off level (a conserved quantity's drift along gradient flow, the gap between
+    two computations of the same thing) changes in its leading digits with the BLAS build, the
+    integrator's step sequence or the order of operations; the statement that survives every machine
+    is a bound. ``power_of_ten_bound(2.85e-9)`` is ``1e-8``, glued and printed as "< 1e-08".
+
+    Parameters
+    ----------
+    x : float
+        A non-negative finite number; ``0`` (and anything below ``1e-300``) gives ``1e-300``.
+
+    Returns
+    -------
+    float
+        :math:`10^{\\lceil \\log_{10} \\max(x, 10^{-300}) \\rceil}`.
+    """
+    return float(10.0 ** math.ceil(math.log10(max(_nonnegative(x), 1e-300))))
+
+
+def round_up(x: float, digits: int = 1) -> float:
+    """``x`` rounded *up* to ``digits`` significant digits: a number the text can call an upper bound.
+
+    Formatting rounds to nearest, so "at most {x:.1e}" can understate ``x`` (2.22e-4 prints as
+    "2.2e-04"). ``round_up(2.22e-4, 2)`` is ``2.3e-4``, which prints (with ``digits - 1`` decimals
+    in ``e`` format, or as many significant digits in any other) as "2.3e-04" and is at least ``x``.
+
+    Parameters
+    ----------
+    x : float
+        A non-negative finite number (``0`` gives ``0``).
+    digits : int
+        Significant digits, at least 1.
+
+    Returns
+    -------
+    float
+        :math:`\\lceil x / 10^{e} \\rceil\\, 10^{e}` with :math:`e = \\lfloor \\log_{10} x \\rfloor - d + 1`
+        (computed so that the printed number, not only the float, is at least ``x``).
+
+    See Also
+    --------
+    round_down : the same for a lower bound ("stays above").
+    """
+    return _round_directed(x, digits, up=True)
+
+
+def round_down(x: float, digits: int = 1) -> float:
+    """``x`` rounded *down* to ``digits`` significant digits: a number the text can call a lower bound.
+
+    ``round_down(0.0107, 2)`` is 0.010 (printed "0.010" with ``.3f``), at most ``x``; "stays above
+    {x:.3f}" would print 0.011, above ``x``. Parameters and returns as in :func:`round_up`, with
+    :math:`\\lfloor\\cdot\\rfloor` for :math:`\\lceil\\cdot\\rceil`.
+    """
+    return _round_directed(x, digits, up=False)
+
+
+def _round_directed(x: Any, digits: Any, up: bool) -> float:
+    value = _nonnegative(x)
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"digits must be an integer of at least 1, got {digits!r}")
+    if value == 0:
+        return 0.0
+    e = math.floor(math.log10(value)) - digits + 1
+
+    def at(mantissa: int) -> float:             # the float that prints as mantissa x 10^e
+        return float(f"{mantissa * 10.0 ** e:.{digits - 1}e}")
+
+    if up:
+        top = math.ceil(value / 10.0 ** e)
+        while top > 1 and at(top - 1) >= value:  # the division may have rounded up: step back
+            top -= 1
+        while at(top) < value:                   # or down: step forward
+            top += 1
+        return at(top)
+    low = math.floor(value / 10.0 ** e)
+    while at(low + 1) <= value:
+        low += 1
+    while low > 0 and at(low) > value:
+        low -= 1
+    return at(low)

@@ -275,14 +275,16 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
 
 def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int,
              record_every: int, normalize: str | None, keep_params: bool,
-             sampler: Callable[[tuple[int, ...]], Callable[[int], Loss]] | None,
-             backend: str = "numpy") -> Trajectory:
-    """The loop of gradient descent and SGD. ``sampler(batch_shape)`` (SGD) returns ``minibatch``, and
-    the step-``k`` direction is the gradient of ``minibatch(k)`` (a :meth:`Loss.subset` of ``loss``);
-    without a sampler (GD) it is the gradient of ``loss``. Records, the divergence test, the
-    normalizations and the validation are the same code for both; with a sampler the recorded loss is
-    the full ``loss``, evaluated at the record steps only. ``backend`` (GD only) may hand the run to
-    the compiled twin of this loop, :mod:`lintheory._compiled`."""
+             blocks: Callable[[tuple[int, ...]], Callable[[int], np.ndarray]] | None,
+             backend: str = "numpy", batch_size: int | None = None) -> Trajectory:
+    """The loop of gradient descent and SGD. ``blocks(batch_shape)`` (SGD) returns the chunked
+    minibatch indices of :func:`_minibatch_blocks`, and the step-``k`` direction is the gradient of
+    the minibatch loss of step ``k`` (a :meth:`Loss.subset` of ``loss``); without ``blocks`` (GD) it is
+    the gradient of ``loss``. Records, the divergence test, the normalizations and the validation are
+    the same code for both; with ``blocks`` the recorded loss is the full ``loss``, evaluated at the
+    record steps only. ``backend`` may hand the run to the compiled twin of this loop,
+    :mod:`lintheory._compiled`, which reads the same minibatch indices (``batch_size``: their number
+    per step, for its choice)."""
     params = _check_pair(net, loss, params)
     step = check_positive("step", step)
     n_steps = check_int("n_steps", n_steps, minimum=0)
@@ -291,13 +293,13 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
     if not isinstance(keep_params, (bool, np.bool_)):
         raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
     check_choice("backend", backend, ("auto", "numpy", "compiled"))
-    if backend != "numpy" and sampler is None:  # the compiled twin of the loop below (same Trajectory)
-        from . import _compiled
-        if backend == "compiled" or _compiled.worth_it(net, loss, params, n_steps, normalize):
-            return _compiled.gradient_descent(net, loss, params, step, n_steps, record_every, normalize,
-                                              keep_params)
     batch = net.batch_shape(params)
-    minibatch = sampler(batch) if sampler is not None else None
+    if backend != "numpy":                      # the compiled twin of the loop below (same Trajectory)
+        from . import _compiled
+        if backend == "compiled" or _compiled.worth_it(net, loss, params, n_steps, normalize, batch_size):
+            return _compiled.descend(net, loss, params, step, n_steps, record_every, normalize,
+                                     keep_params, None if blocks is None else blocks(batch))
+    indices = None if blocks is None else _step_reader(blocks(batch))     # SGD: step k's minibatch
     steps = _record_steps(n_steps, record_every)
     T = steps.size
     rec_theta = np.full((T,) + batch + net.theta_shape, np.nan)
@@ -314,14 +316,14 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for k in range(n_steps + 1):
             theta, pullback = forward(p)
-            if minibatch is None:
+            if indices is None:
                 step_loss = loss
                 value, g = loss.value_and_grad(theta)
                 full = value
             else:                               # SGD: full loss at records, minibatch loss to step
                 full = loss.value(theta) if k == steps[r] else None
                 if k < n_steps:
-                    step_loss = minibatch(k)
+                    step_loss = loss._take(indices(k))
                     value, g = step_loss.value_and_grad(theta)
                 else:
                     value = full
@@ -372,7 +374,7 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
                f"loss became non-finite at step {int(np.max(diverged)) if not batch else 'see diverged_step'}")
     return Trajectory(t=steps.astype(float), params=rec_params, theta=rec_theta, loss=rec_loss,
                       final_params=p, diverged_step=diverged,
-                      stats={"n_steps": k, "n_grad": k + 1 if minibatch is None else k},
+                      stats={"n_steps": k, "n_grad": k + 1 if indices is None else k},
                       message=message)
 
 
@@ -405,30 +407,48 @@ def _member_generators(seed: Any, count: int | None) -> list[np.random.Generator
     return [np.random.default_rng(child) for child in seq.spawn(count)]
 
 
-def _minibatch_indices(gens: list[np.random.Generator], batch: tuple[int, ...], n: int, b: int,
-                       replace: bool, n_steps: int) -> Callable[[int], np.ndarray]:
-    """``indices(k)``: the sorted sample indices of step ``k``, shape ``(*batch, b)`` (``(b,)`` alone).
+def _minibatch_blocks(gens: list[np.random.Generator], batch: tuple[int, ...], n: int, b: int,
+                      replace: bool, n_steps: int) -> Callable[[int], np.ndarray]:
+    """``block(start)``: the sorted sample indices of the steps ``start, start + 1, ...`` of one chunk,
+    shape ``(rows, *batch, b)``, where ``start`` is a multiple of ``_SGD_CHUNK`` and ``rows`` is
+    ``_SGD_CHUNK`` or, for the last chunk, what is left before ``n_steps``. Blocks must be asked for in
+    order (they advance the generators).
 
-    Member ``j`` draws from ``gens[j]`` only, ``_SGD_CHUNK`` steps at a time (fewer for the last chunk
-    before ``n_steps``; chunk boundaries are multiples of ``_SGD_CHUNK``, so a shorter run's draws are
-    a prefix of a longer one's): with replacement, ``b``
-    i.i.d. uniform indices per step; without, the first ``b`` entries of a uniform random permutation
-    (the ``argsort`` of ``n`` uniform numbers), i.e. a uniform ``b``-subset. Steps are independent.
+    Member ``j`` draws from ``gens[j]`` only, ``_SGD_CHUNK`` steps at a time (chunk boundaries are
+    multiples of ``_SGD_CHUNK``, so a shorter run's draws are a prefix of a longer one's): with
+    replacement, ``b`` i.i.d. uniform indices per step; without, the first ``b`` entries of a uniform
+    random permutation (the ``argsort`` of ``n`` uniform numbers), i.e. a uniform ``b``-subset. Steps
+    are independent.
     """
-    cache: dict[str, Any] = {"start": None, "block": None}
-
     def draw(gen: np.random.Generator, rows: int) -> np.ndarray:
         if replace:
             return gen.integers(0, n, size=(rows, b))
         return np.argsort(gen.random((rows, n)), axis=-1)[:, :b]
 
+    def block(start: int) -> np.ndarray:
+        rows = min(_SGD_CHUNK, n_steps - start)
+        out = np.stack([draw(gen, rows) for gen in gens], axis=1)     # (rows, members, b)
+        out.sort(axis=-1)                       # order within a minibatch is irrelevant: sorted rows
+        return out.reshape((rows,) + batch + (b,))
+
+    return block
+
+
+def _minibatch_indices(gens: list[np.random.Generator], batch: tuple[int, ...], n: int, b: int,
+                       replace: bool, n_steps: int) -> Callable[[int], np.ndarray]:
+    """``indices(k)``: the sorted sample indices of step ``k``, shape ``(*batch, b)`` (``(b,)`` alone),
+    from the chunks of :func:`_minibatch_blocks` (``k`` must not decrease between calls)."""
+    return _step_reader(_minibatch_blocks(gens, batch, n, b, replace, n_steps))
+
+
+def _step_reader(block: Callable[[int], np.ndarray]) -> Callable[[int], np.ndarray]:
+    """``indices(k)``: row ``k`` of the chunked index blocks ``block(start)``, one chunk kept at a time."""
+    cache: dict[str, Any] = {"start": None, "block": None}
+
     def indices(k: int) -> np.ndarray:
         start = k - k % _SGD_CHUNK
         if cache["start"] != start:
-            rows = min(_SGD_CHUNK, n_steps - start)
-            block = np.stack([draw(gen, rows) for gen in gens], axis=1)   # (rows, members, b)
-            block.sort(axis=-1)                 # order within a minibatch is irrelevant: sorted rows
-            cache["start"], cache["block"] = start, block.reshape((rows,) + batch + (b,))
+            cache["start"], cache["block"] = start, block(start)
         return cache["block"][k - start]
 
     return indices
@@ -437,7 +457,7 @@ def _minibatch_indices(gens: list[np.random.Generator], batch: tuple[int, ...], 
 def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: float, n_steps: int,
                                 *, batch_size: int, seed: Any, record_every: int = 1,
                                 replace: bool = False, normalize: str | None = None,
-                                keep_params: bool = True) -> Trajectory:
+                                keep_params: bool = True, backend: str = "auto") -> Trajectory:
     """Minibatch SGD :math:`p_{k+1} = p_k - \\eta_k \\nabla_p \\mathcal L_{B_k}(\\theta(p_k))`.
 
     :math:`\\mathcal L_{B}` is ``loss.subset(B)`` (:meth:`lintheory.Loss.subset`): the same loss on the
@@ -448,8 +468,10 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
 
     Parameters
     ----------
-    net, loss, params, step, n_steps, record_every, normalize, keep_params
-        As in :func:`gradient_descent`; ``normalize="loss"`` divides by the minibatch loss.
+    net, loss, params, step, n_steps, record_every, normalize, keep_params, backend
+        As in :func:`gradient_descent`; ``normalize="loss"`` divides by the minibatch loss. The compiled
+        loop (``backend="compiled"``, or ``"auto"`` when it applies) draws the same minibatches from the
+        same streams and agrees with the NumPy loop to round-off.
     batch_size : int
         :math:`b`, between 1 and ``loss.n`` (at most ``loss.n`` without replacement).
     seed : int, numpy.random.SeedSequence or numpy.random.Generator
@@ -474,7 +496,7 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
     Notes
     -----
     With ``batch_size = loss.n`` and ``replace=False`` every minibatch is the whole sample, and the run
-    is :func:`gradient_descent`'s NumPy loop (``backend="numpy"``), bit for bit (no randomness is drawn).
+    is :func:`gradient_descent` with the same ``backend``, bit for bit (no randomness is drawn).
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a lintheory Loss, got {type(loss).__name__}")
@@ -489,13 +511,12 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
     _member_generators(seed, None)              # rejects a bad seed before any work
     full_batch = b == n and not replace
 
-    def sampler(batch: tuple[int, ...]) -> Callable[[int], Loss]:
+    def blocks(batch: tuple[int, ...]) -> Callable[[int], np.ndarray]:
         count = int(np.prod(batch)) if batch else None
-        indices = _minibatch_indices(_member_generators(seed, count), batch, n, b, replace, n_steps)
-        return lambda k: loss._take(indices(k))
+        return _minibatch_blocks(_member_generators(seed, count), batch, n, b, replace, n_steps)
 
     run = _descend(net, loss, params, step, n_steps, record_every, normalize, keep_params,
-                   None if full_batch else sampler)
+                   None if full_batch else blocks, backend, None if full_batch else b)
     run.stats.update(batch_size=b, replace=bool(replace))
     if full_batch:
         run.stats["n_grad"] = run.stats["n_steps"]

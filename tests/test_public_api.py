@@ -231,3 +231,40 @@ def test_trajectory_len_and_message():
     run = lt.gradient_descent(net, lt.SquaredLoss(X, y), [np.zeros((1, 2))], 0.1, 4)
     assert isinstance(run, lt.Trajectory) and len(run) == 5 and run.message == "finished"
     assert run.stats == {"n_steps": 4, "n_grad": 5}
+
+
+def test_power_of_ten_bound_is_the_smallest_power_of_ten_at_least_x():
+    for x in [2.85e-9, 1e-9, 0.99, 1.0, 7.0, 3e-17, np.float64(4.2e-13)]:
+        b = lt.power_of_ten_bound(x)
+        assert b >= x and b / 10 < x                  # at least x, and the next power down is not
+        assert np.isclose(np.log10(b), round(np.log10(b)))
+    assert lt.power_of_ten_bound(0) == 1e-300
+    for bad in [-1e-9, np.nan, np.inf]:
+        with pytest.raises(ValueError, match="non-negative finite"):
+            lt.power_of_ten_bound(bad)
+    for bad in ["1e-9", None, True]:
+        with pytest.raises(TypeError, match="real number"):
+            lt.power_of_ten_bound(bad)
+
+
+def test_round_up_and_down_give_bounds_with_the_requested_digits():
+    rng = np.random.default_rng(0)
+    for x in np.concatenate([10.0 ** rng.uniform(-20, 5, 500), [2.3e-4, 1e-9, 0.1, 7.0, 9.99e-3]]):
+        for digits in (1, 2, 3):
+            r = lt.round_up(x, digits)
+            assert r >= x                                            # an upper bound ...
+            assert float(f"{r:.{digits - 1}e}") == r                 # ... that prints exactly ...
+            step = 10.0 ** (np.floor(np.log10(r)) - digits + 1)
+            assert r - x < step * (1 + 1e-9)                         # ... and is the smallest such
+    for x in 10.0 ** rng.uniform(-20, 5, 500):
+        for digits in (1, 2, 3):
+            r = lt.round_down(x, digits)
+            step = 10.0 ** (np.floor(np.log10(x)) - digits + 1)
+            assert r <= x and x - r < step * (1 + 1e-9) and float(f"{r:.{digits - 1}e}") == r
+    assert lt.round_up(2.22e-4, 2) == 2.3e-4 and lt.round_up(2.3e-4, 2) == 2.3e-4
+    assert lt.round_down(0.0107, 2) == 0.010 and lt.round_down(0.01, 1) == 0.01
+    assert lt.round_up(0.0) == 0.0
+    with pytest.raises(ValueError, match="digits"):
+        lt.round_up(1.0, 0)
+    with pytest.raises(ValueError, match="non-negative finite"):
+        lt.round_up(-1.0)

@@ -29,7 +29,7 @@ def test_full_batch_sgd_is_gradient_descent_bit_for_bit(normalize, batched):
     p0 = net.init(0.5, seed=1, **({"batch": 3} if batched else {}))
     gd = lt.gradient_descent(net, loss, p0, 0.05, 60, record_every=7, normalize=normalize, backend="numpy")
     sgd = lt.stochastic_gradient_descent(net, loss, p0, 0.05, 60, batch_size=loss.n, seed=5,
-                                         record_every=7, normalize=normalize)
+                                         record_every=7, normalize=normalize, backend="numpy")
     assert np.array_equal(gd.t, sgd.t) and np.array_equal(gd.theta, sgd.theta)
     assert np.array_equal(gd.loss, sgd.loss)
     assert all(np.array_equal(a, b) for a, b in zip(gd.params, sgd.params))
@@ -114,9 +114,10 @@ def test_a_longer_run_extends_a_shorter_one_with_the_same_seed():
     X, y = _problem()
     net, p0 = _diag(8)
     loss = lt.SquaredLoss(X, y)
-    short = lt.stochastic_gradient_descent(net, loss, p0, 0.05, 300, batch_size=2, seed=3)
-    long = lt.stochastic_gradient_descent(net, loss, p0, 0.05, 700, batch_size=2, seed=3)
-    assert np.array_equal(short.theta, long.theta[:301])
+    for backend in ("numpy", "compiled"):       # bit for bit on either loop ("auto" may pick either)
+        short = lt.stochastic_gradient_descent(net, loss, p0, 0.05, 300, batch_size=2, seed=3, backend=backend)
+        long = lt.stochastic_gradient_descent(net, loss, p0, 0.05, 700, batch_size=2, seed=3, backend=backend)
+        assert np.array_equal(short.theta, long.theta[:301])
 
 
 def test_minibatches_have_the_requested_law():

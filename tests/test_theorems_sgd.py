@@ -24,9 +24,11 @@ def test_full_batch_sgd_equals_gradient_descent():
     X, y = _sparse()
     net, loss = lt.Diagonal(6, 2), lt.SquaredLoss(X, y)
     p0 = net.init(0.5, seed=1, batch=(2, 2))
-    gd = lt.gradient_descent(net, loss, p0, 0.1, 150, record_every=15, backend="numpy")   # the reference loop
-    sgd = lt.stochastic_gradient_descent(net, loss, p0, 0.1, 150, batch_size=10, seed=0, record_every=15)
-    assert np.array_equal(gd.theta, sgd.theta) and np.array_equal(gd.loss, sgd.loss)
+    for backend in ("numpy", "compiled"):       # the reference loop, and the compiled one
+        gd = lt.gradient_descent(net, loss, p0, 0.1, 150, record_every=15, backend=backend)
+        sgd = lt.stochastic_gradient_descent(net, loss, p0, 0.1, 150, batch_size=10, seed=0, record_every=15,
+                                             backend=backend)
+        assert np.array_equal(gd.theta, sgd.theta) and np.array_equal(gd.loss, sgd.loss)
 
 
 @pytest.mark.parametrize("replace", [False, True])
