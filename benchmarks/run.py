@@ -2,7 +2,7 @@
 
 Usage, from the project root, after ``pip install -r requirements.txt -r benchmarks/requirements.txt``::
 
-    python benchmarks/run.py                 # everything (six minutes on 2 cores); writes benchmarks/results/
+    python benchmarks/run.py                 # everything (four minutes on 2 cores); writes benchmarks/results/
     python benchmarks/run.py --only gd,flow  # some sections
     python benchmarks/run.py --quick         # a smoke test of the script in seconds; writes nothing
 
