@@ -102,3 +102,12 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {_short(value)}")
     return value
+
+
+def check_finite_params(params: Any) -> Any:
+    """Require every block of (already shape-checked) ``params`` to be finite; return them."""
+    for k, p in enumerate(params):
+        if not np.all(np.isfinite(p)):
+            raise ValueError(f"params[{k}] must be finite, got {int(np.sum(~np.isfinite(p)))} NaN or infinite "
+                             "entries (the final state of a diverged run?)")
+    return params

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.integrate
 from scipy.integrate import solve_ivp
 
-from ._validation import as_array, check_choice, check_int, check_positive
+from ._validation import as_array, check_choice, check_finite_params, check_int, check_positive
 from .losses import Loss
 from .networks import Network, Params
 
@@ -87,12 +87,7 @@ def _check_pair(net: Any, loss: Any, params: Sequence[Any]) -> Params:
     if net.theta_shape != loss.theta_shape:
         raise ValueError(f"net's end-to-end shape {net.theta_shape} does not match the loss's "
                          f"theta shape {loss.theta_shape} (check the data dimensions)")
-    params = net.check_params(params)
-    for k, p in enumerate(params):
-        if not np.all(np.isfinite(p)):
-            raise ValueError(f"params[{k}] must be finite, got {int(np.sum(~np.isfinite(p)))} NaN or infinite "
-                             "entries (the final state of a diverged run?)")
-    return params
+    return check_finite_params(net.check_params(params))
 
 
 def _gradient(net: Network, loss: Loss, params: Params) -> tuple[np.ndarray, np.ndarray, Params]:

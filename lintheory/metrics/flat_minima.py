@@ -8,7 +8,8 @@ import numpy as np
 
 from ..losses import Loss
 from ..networks import Network
-from .curvature import _unflatten
+from .._validation import check_finite_params
+from .curvature import _check, _unflatten
 
 __all__ = ["jacobian", "gauss_newton"]
 
@@ -22,8 +23,13 @@ def jacobian(net: Network, params: Sequence[Any]) -> np.ndarray:
     Returns
     -------
     ndarray, shape ``theta_shape + (P,)``
+
+    Raises
+    ------
+    ValueError
+        If ``params`` has batch axes or non-finite entries.
     """
-    params = net.check_params(params)
+    params = check_finite_params(net.check_params(params))
     if net.batch_shape(params):
         raise ValueError("params must be a single network (no batch axes)")
     basis = np.eye(net.n_params)
@@ -36,7 +42,7 @@ def gauss_newton(net: Network, loss: Loss, params: Sequence[Any]) -> np.ndarray:
     Equals the Hessian of the loss at any parameter whose ``theta`` minimises a squared loss over
     all ``theta`` (Marion & Chizat 2024, Lemma; the residual term vanishes). Scalar output only.
     """
-    J = jacobian(net, params)
+    J = jacobian(net, _check(net, loss, params))
     if J.ndim != 2:
         raise ValueError("gauss_newton supports networks with a vector end-to-end map (scalar output)")
     theta = net.end_to_end(params)
