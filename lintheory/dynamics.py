@@ -251,9 +251,10 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         ``"numpy"``: this module's reference loop. ``"compiled"``: the numba loop of
         ``lintheory._compiled`` (fully-connected, residual and diagonal networks with the squared
         loss; ValueError otherwise or without numba). ``"auto"`` (default): the compiled loop when it
-        applies, numba is installed, the run is long enough to repay loading it and its layers small
-        enough that NumPy's per-call cost, not arithmetic, dominates (see
-        ``lintheory._compiled.worth_it``); else NumPy. The two agree to round-off, not bit for bit.
+        applies, numba is installed, the run is long enough to repay loading it and a step (layers
+        and loss gradient, over the batch) small enough that NumPy's per-call cost, not arithmetic,
+        dominates (see ``lintheory._compiled.worth_it``); else NumPy. The two agree to round-off, not
+        bit for bit.
 
     Returns
     -------
