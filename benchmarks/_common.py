@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+import numpy as np
+
 
 def best_time(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     """Best wall time over ``repeat`` calls of ``fn()`` (seconds) and the last call's result.
@@ -56,3 +58,10 @@ def lookup(table: list[dict], quantity: str) -> dict:
         if row["quantity"] == quantity:
             return {k: v for k, v in row.items() if k != "quantity"}
     raise KeyError(f"no row {quantity!r} in the table")
+
+
+def discrepancy(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    """max |a - b| over all blocks, relative to the largest entry of ``b``: how far a contender's final
+    parameters are from lintheory's."""
+    scale = max(float(np.max(np.abs(q))) for q in b)
+    return max(float(np.max(np.abs(p - q))) for p, q in zip(a, b)) / scale

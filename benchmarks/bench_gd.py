@@ -39,7 +39,7 @@ import numpy as np
 
 import lintheory as lt
 from lintheory import _compiled
-from _common import best_time, first_time, sig
+from _common import best_time, discrepancy, first_time, sig
 
 N, D, DEPTH, WIDTH = 50, 5, 10, 5
 LR, STEPS, SCALE = 0.02, 2000, 0.35
@@ -180,12 +180,6 @@ def run_torch(X: np.ndarray, y: np.ndarray, params: list[np.ndarray]) -> list[np
                 W -= LR * W.grad
                 W.grad = None
     return [W.detach().numpy() for W in ws]
-
-
-def discrepancy(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    """max |a - b| over all blocks, relative to the largest entry of b."""
-    scale = max(float(np.max(np.abs(q))) for q in b)
-    return max(float(np.max(np.abs(p - q))) for p, q in zip(a, b)) / scale
 
 
 def run(quick: bool = False) -> list[dict]:

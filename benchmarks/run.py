@@ -34,6 +34,7 @@ SECTIONS = {
     "course": ("bench_course", "The course: chapter execution and widget frames"),
     "sweep": ("bench_sweep", "The full-scale flat-minima Fig. 1 sweep through lt.sweep"),
     "sgd": ("bench_sgd", "Batched minibatch SGD (chapter 2's diagonal-network setting, 2000 steps)"),
+    "dispatch": ("bench_dispatch", "Where the compiled loop pays: the break-even behind backend='auto'"),
 }
 
 
@@ -72,6 +73,11 @@ def goals(tables: dict[str, list[dict]]) -> list[dict]:
     if total:
         t = total[0]["execution s"]
         add("all chapters executed, s", t, "< 300", t < 300)
+    for row in tables.get("dispatch", []):
+        r = row["their lowest ratio"]
+        if r != "":
+            add(f"backend='auto', {row['outputs']} outputs: slowest compiled choice, NumPy / compiled", r,
+                "≥ 0.8", r >= 0.8)
     if "sweep" in tables:
         t = lookup(tables["sweep"], "sweep s (all cores)")["value"]
         add("full Fig. 1 sweep through lt.sweep, s", t, "< 600", t < 600)

@@ -394,7 +394,7 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     :func:`lintheory.stochastic_gradient_descent` (``block(start)``: the chunk of minibatch indices of
     :func:`lintheory.dynamics._minibatch_blocks`, read chunk by chunk as the NumPy loop reads them).
     Arguments are already validated by the caller."""
-    from .dynamics import _SGD_CHUNK, _TINY_LOSS, Trajectory, _record_steps
+    from .dynamics import _SGD_CHUNK, _TINY_LOSS, _descent_trajectory, _record_steps
     from .networks import Diagonal, FullyConnected
 
     reason = reason_not_applicable(net, loss, normalize)
@@ -459,19 +459,9 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     snaps = ([np.ascontiguousarray(rec_params[:, :, off[k]:off[k + 1]]).reshape((Tn,) + batch + shapes[k])
               for k in range(len(shapes))] if keep_params else None)
     final = [np.ascontiguousarray(P[:, off[k]:off[k + 1]]).reshape(batch + shapes[k]) for k in range(len(shapes))]
-    div = diverged.reshape(batch)
     k_end = n_steps if np.any(diverged < 0) else int(np.max(diverged))
-    if not batch and div >= 0:
-        keep = steps < div
-        theta, rec_loss = theta[keep], rec_loss[keep]
-        snaps = [s[keep] for s in snaps] if keep_params else None
-        steps = steps[keep]
-    message = ("finished" if np.all(diverged < 0) else
-               f"loss became non-finite at step {int(np.max(diverged)) if not batch else 'see diverged_step'}")
-    return Trajectory(t=steps.astype(float), params=snaps, theta=theta, loss=rec_loss,
-                      final_params=final, diverged_step=div,
-                      stats={"n_steps": k_end, "n_grad": k_end + 1 if block is None else k_end},
-                      message=message)
+    return _descent_trajectory(steps, theta, rec_loss, snaps, final, diverged.reshape(batch),
+                               {"n_steps": k_end, "n_grad": k_end + 1 if block is None else k_end})
 
 
 # ``backend="auto"`` compiles or loads the kernel only for runs that repay it: loading from the cache
@@ -481,12 +471,23 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
 _AUTO_MIN_WORK = 500
 # The compiled loop does plain loops (about 1-3 GFlop/s, ~0.2 us per member and step at the least);
 # NumPy's per-call cost (~30 calls of ~1 us per step) is what it saves, and BLAS wins once a step has
-# enough arithmetic. Break-even measured on 2 cores (numpy time / compiled time against the work
-# below, GD and SGD, diagonal and fully-connected networks, n in {14, 100}, d in {5, 40, 200}, batches
-# 1-200): every problem with work <= 78000 ran at >= 0.99x, every one above 120000 at < 1x, for scalar
-# outputs; for vector outputs every problem <= 17000 ran at >= 1.24x, and 27000-50000 at 0.5-1.35x.
+# enough arithmetic. The limits below are break-even points measured on 2 cores by
+# benchmarks/bench_dispatch.py (its table: the largest work at which every problem still ran at least
+# 0.99x as fast compiled, and the smallest at which one ran slower; each limit lies between the two).
 _AUTO_MAX_WORK_SCALAR = 100_000
 _AUTO_MAX_WORK_VECTOR = 20_000
+
+
+def step_work(net: Any, loss: Any, params: list[np.ndarray], batch_size: int | None = None) -> int:
+    """Multiply-adds of one step over the batch, the measure :func:`worth_it` compares with its limits:
+    :math:`B\\,(m\\sum_k |W_k| + m \\min(d^2, 2nd))` for gradient descent and
+    :math:`B\\,(m\\sum_k |W_k| + 2bdm)` for SGD with minibatches of ``batch_size`` :math:`b`."""
+    batch = net.batch_shape(params)
+    B = int(np.prod(batch)) if batch else 1
+    m = int(np.prod(net.theta_shape[1:])) if len(net.theta_shape) > 1 else 1
+    n, d = loss.X.shape
+    loss_work = m * (min(d * d, 2 * n * d) if batch_size is None else 2 * batch_size * d)
+    return B * (m * sum(int(np.prod(s)) for s in net.shapes) + loss_work)
 
 
 def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normalize: Any,
@@ -494,19 +495,13 @@ def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normal
     """The choice of ``backend="auto"``: the compiled loop applies and is expected to be faster.
 
     Compiled when numba is installed, the pair is supported, ``n_steps`` times the batch size is at
-    least 500, and the multiply-adds of one step over the batch,
-    :math:`B\\,(m\\sum_k |W_k| + m \\min(d^2, 2nd))` for gradient descent and
-    :math:`B\\,(m\\sum_k |W_k| + 2bdm)` for SGD with minibatches of ``batch_size`` :math:`b`, are at
-    most 100000 for a scalar output (:math:`m = 1`) or 20000 for a vector output.
+    least 500, and :func:`step_work` is at most 100000 for a scalar output or 20000 for a vector output
+    (the break-even measured by ``benchmarks/bench_dispatch.py``).
     """
     if not applies(net, loss, normalize):
         return False
     batch = net.batch_shape(params)
-    B = int(np.prod(batch)) if batch else 1
-    if n_steps * B < _AUTO_MIN_WORK:
+    if n_steps * (int(np.prod(batch)) if batch else 1) < _AUTO_MIN_WORK:
         return False
-    m = int(np.prod(net.theta_shape[1:])) if len(net.theta_shape) > 1 else 1
-    n, d = loss.X.shape
-    loss_work = m * (min(d * d, 2 * n * d) if batch_size is None else 2 * batch_size * d)
-    work = B * (m * sum(int(np.prod(s)) for s in net.shapes) + loss_work)
-    return work <= (_AUTO_MAX_WORK_SCALAR if m == 1 else _AUTO_MAX_WORK_VECTOR)
+    scalar = len(net.theta_shape) == 1 or int(np.prod(net.theta_shape[1:])) == 1
+    return step_work(net, loss, params, batch_size) <= (_AUTO_MAX_WORK_SCALAR if scalar else _AUTO_MAX_WORK_VECTOR)

@@ -111,3 +111,11 @@ def check_finite_params(params: Any) -> Any:
             raise ValueError(f"params[{k}] must be finite, got {int(np.sum(~np.isfinite(p)))} NaN or infinite "
                              "entries (the final state of a diverged run?)")
     return params
+
+
+def check_rows(name: str, value: np.ndarray, n: int, what: str) -> np.ndarray:
+    """Require ``value`` to have ``n`` entries along its first axis: one ``what`` (e.g. "row per sample
+    of X") each; return it."""
+    if value.shape[0] != n:
+        raise ValueError(f"{name} must have one {what} ({n}), got shape {value.shape}")
+    return value

@@ -204,4 +204,37 @@ def razin_cohen_completion() -> tuple[np.ndarray, np.ndarray]:
     return np.array([[0, 1], [1, 0], [1, 1]]), np.array([1.0, 1.0, 0.0])
 
 
-__all__ += ["low_rank_matrix", "gaussian_sensing", "completion_mask", "razin_cohen_completion"]
+__all__ += ["low_rank_matrix", "gaussian_sensing", "completion_mask", "razin_cohen_completion",
+            "tight_rate_example"]
+
+
+def tight_rate_example(n: int, d: int, m: int, h: int, a: float, b: float, *, seed: Any = None
+                       ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Whitened data and a two-layer initialization at which the imbalance rate bound is attained.
+
+    :math:`X = \\sqrt n\\,Q_{:n}` for a random orthogonal :math:`Q` (so :math:`XX^\\top = nI`), a standard
+    normal target, and in the basis :math:`Q`: :math:`U_1 = a[I_n\\ 0]` (the part of :math:`W_1^\\top` in
+    the row space of :math:`X`), :math:`U_2 = 0`, :math:`V = W_2 = b[0\\ I_m\\ 0]`. The blocks occupy
+    disjoint columns of the hidden layer, so the tangent kernel is :math:`(a^2 + b^2)I` and
+    :math:`-\\tfrac12\\,\\tfrac{d}{dt}\\log\\mathcal L = c = a^2 + b^2` at :math:`t = 0` (chapter 1's
+    tightness example and Exercise 1-5; derived in this course). Needs :math:`h \\ge n + m`,
+    :math:`d \\ge n`.
+
+    Returns
+    -------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n, m)
+    params : list of ndarray
+        ``[W1, W2]``, shapes ``(h, d)`` and ``(m, h)``.
+    """
+    n, d, m, h = (check_int(k, v, minimum=1) for k, v in (("n", n), ("d", d), ("m", m), ("h", h)))
+    if d < n or h < n + m:
+        raise ValueError(f"need d >= n and h >= n + m, got n={n}, d={d}, m={m}, h={h}")
+    Q = random_orthogonal(d, seed=seed)
+    X = np.sqrt(n) * Q[:n]
+    Y = as_generator(seed).standard_normal((n, m))
+    U1 = np.zeros((n, h))
+    U1[:, :n] = a * np.eye(n)
+    V = np.zeros((m, h))
+    V[:, n:n + m] = b * np.eye(m)
+    return X, Y, [(Q[:n].T @ U1).T, V]

@@ -361,17 +361,26 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
                 if not alive.all():             # a diverged member stays frozen at its last finite state
                     new[~alive] = a[~alive]     # (its pull-back may be NaN: 0 * inf from overflowed factors)
             p, prev = prev, p
-    if not batch and diverged >= 0:
-        keep = steps[:r] < diverged
-        rec_theta, rec_loss = rec_theta[:r][keep], rec_loss[:r][keep]
-        rec_params = [rp[:r][keep] for rp in rec_params] if keep_params else None
-        steps = steps[:r][keep]
-    message = ("finished" if np.all(diverged < 0) else
-               f"loss became non-finite at step {int(np.max(diverged)) if not batch else 'see diverged_step'}")
-    return Trajectory(t=steps.astype(float), params=rec_params, theta=rec_theta, loss=rec_loss,
-                      final_params=p, diverged_step=diverged,
-                      stats={"n_steps": k, "n_grad": k + 1 if indices is None else k},
-                      message=message)
+    return _descent_trajectory(steps, rec_theta, rec_loss, rec_params, p, diverged,
+                               {"n_steps": k, "n_grad": k + 1 if indices is None else k})
+
+
+def _descent_trajectory(steps: np.ndarray, theta: np.ndarray, loss: np.ndarray, params: Params | None,
+                        final: Params, diverged: np.ndarray, stats: dict) -> Trajectory:
+    """The Trajectory of a descent run, from either loop (NumPy here, compiled in ``_compiled``).
+
+    ``diverged`` has the batch shape (``()`` for a single run). A single run that diverged keeps only
+    its records before the divergence step (records at and after it were never filled, or are NaN);
+    a batch keeps every record, NaN for diverged members.
+    """
+    if diverged.ndim == 0 and diverged >= 0:
+        keep = steps < diverged
+        theta, loss, steps = theta[keep], loss[keep], steps[keep]
+        params = [rp[keep] for rp in params] if params is not None else None
+    message = ("finished" if np.all(diverged < 0) else "loss became non-finite at step "
+               + (str(int(diverged)) if diverged.ndim == 0 else "see diverged_step"))
+    return Trajectory(t=steps.astype(float), params=params, theta=theta, loss=loss, final_params=final,
+                      diverged_step=diverged, stats=stats, message=message)
 
 
 # SGD draws each member's minibatches this many steps at a time from the member's own stream. The

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_array, check_choice
+from ._validation import as_array, check_choice, check_rows
 
 __all__ = ["Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss"]
 
@@ -179,9 +179,7 @@ class SquaredLoss(Loss):
 
     def __init__(self, X: Any, Y: Any, *, normalization: str = "half_mean"):
         self.X = _check_samples(as_array("X", X, ndim=2))
-        self.Y = as_array("Y", Y, ndim=(1, 2))
-        if self.Y.shape[0] != self.X.shape[0]:
-            raise ValueError(f"Y must have one row per sample of X ({self.X.shape[0]}), got shape {self.Y.shape}")
+        self.Y = check_rows("Y", as_array("Y", Y, ndim=(1, 2)), self.X.shape[0], "row per sample of X")
         self.normalization = check_choice("normalization", normalization, tuple(_SQUARED_NORMALIZATIONS))
         self.c = _SQUARED_NORMALIZATIONS[normalization](self.n)
         d = self.X.shape[1]
@@ -218,9 +216,7 @@ class _MarginLoss(Loss):
 
     def __init__(self, X: Any, y: Any):
         self.X = _check_samples(as_array("X", X, ndim=2))
-        self.y = as_array("y", y, ndim=1)
-        if self.y.shape[0] != self.X.shape[0]:
-            raise ValueError(f"y must have one label per sample of X ({self.X.shape[0]}), got {self.y.shape[0]}")
+        self.y = check_rows("y", as_array("y", y, ndim=1), self.X.shape[0], "label per sample of X")
         if not np.all(np.abs(self.y) == 1):
             bad = self.y[np.abs(self.y) != 1][:3]
             raise ValueError(f"y must contain only labels -1 and +1, got values such as {bad.tolist()}")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_array
+from ._validation import as_array, check_rows
 from .losses import Loss
 
 __all__ = ["SensingLoss"]
@@ -40,10 +40,7 @@ class SensingLoss(Loss):
 
     def __init__(self, A: Any, y: Any):
         A = as_array("A", A, ndim=3)
-        self.y = as_array("y", y, ndim=1)
-        if A.shape[0] != self.y.shape[0]:
-            raise ValueError(f"y must have one value per measurement matrix of A ({A.shape[0]}), "
-                             f"got shape {self.y.shape}")
+        self.y = check_rows("y", as_array("y", y, ndim=1), A.shape[0], "value per measurement matrix of A")
         if A.shape[0] == 0:
             raise ValueError("A must hold at least one measurement matrix, got shape (0, ...)")
         self.A = A

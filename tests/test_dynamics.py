@@ -76,8 +76,10 @@ def test_divergence_is_reported_with_finite_history():
     tr = lt.gradient_descent(net, loss, params, 20 / S, 1000)
     assert tr.diverged is not False and 0 < tr.diverged < 1000
     assert np.all(np.isfinite(tr.loss)) and np.all(np.isfinite(tr.theta))
-    assert tr.t[-1] < tr.diverged and "non-finite" in tr.message
+    assert tr.t[-1] == tr.diverged - 1 and "non-finite" in tr.message
     assert all(np.all(np.isfinite(p)) for p in tr.final_params)
+    for final, rec in zip(tr.final_params, tr.params):     # rolled back to the state before the step
+        np.testing.assert_array_equal(final, rec[-1])      # that diverged: the last record
 
 
 def test_batched_descent_equals_separate_runs_and_isolates_divergence():

@@ -268,3 +268,15 @@ def test_round_up_and_down_give_bounds_with_the_requested_digits():
         lt.round_up(1.0, 0)
     with pytest.raises(ValueError, match="non-negative finite"):
         lt.round_up(-1.0)
+
+
+def test_tight_rate_example_is_whitened_with_disjoint_hidden_units_and_checks_its_sizes():
+    X, Y, (W1, W2) = lt.data.tight_rate_example(3, 8, 2, 7, 0.7, 1.3, seed=4)
+    assert np.allclose(X @ X.T, 3 * np.eye(3), atol=1e-12) and Y.shape == (3, 2)
+    assert W1.shape == (7, 8) and W2.shape == (2, 7)
+    used1 = np.abs(W1).sum(axis=1) > 0                 # hidden units read by the first layer ...
+    used2 = np.abs(W2).sum(axis=0) > 0                 # ... and by the second: disjoint
+    assert used1.sum() == 3 and used2.sum() == 2 and not np.any(used1 & used2)
+    assert np.allclose(W1 @ np.linalg.pinv(X) @ X, W1)  # W1's rows lie in the row space of X (U2 = 0)
+    with pytest.raises(ValueError, match="h >= n \\+ m"):
+        lt.data.tight_rate_example(3, 8, 2, 4, 0.7, 1.3)

@@ -153,10 +153,8 @@ def whitened(n, d, m, seed):
 def test_bound_is_attained_at_t0_for_orthogonal_init():
     """Non-vacuity: with XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0, -dlogL/dt / 2 = c exactly at t=0."""
     n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3
-    X, Y, Q = whitened(n, d, m, 0)
-    U1 = np.zeros((n, h)); U1[:, :n] = a * np.eye(n)
-    V = np.zeros((m, h)); V[:, n:n + m] = b * np.eye(m)
-    W1 = (Q[:n].T @ U1).T
+    X, Y, (W1, V) = lt.data.tight_rate_example(n, d, m, h, a, b, seed=0)
+    assert np.allclose(X @ X.T, n * np.eye(n), atol=1e-12)
     net, loss = lt.FullyConnected([d, h, m]), lt.SquaredLoss(X, Y)
     c = rate_c(X, W1, V, 1 / n)
     assert np.isclose(c, a ** 2 + b ** 2)
@@ -457,10 +455,7 @@ def test_saxe_learning_time_is_the_half_way_point(s, a0):
 def test_tangent_kernel_is_c_times_identity_at_the_orthogonal_init():
     """Ex. 1-5: XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0 gives K = (a^2 + b^2) I = c I."""
     n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3
-    X, Y, Q = whitened(n, d, m, 0)
-    U1 = np.zeros((n, h)); U1[:, :n] = a * np.eye(n)
-    V = np.zeros((m, h)); V[:, n:n + m] = b * np.eye(m)
-    W1 = (Q[:n].T @ U1).T
+    X, Y, (W1, V) = lt.data.tight_rate_example(n, d, m, h, a, b, seed=0)
     c = rate_c(X, W1, V, 1 / n)
     Kj = jacobian_kernel(X, W1, V, 1 / n)
     assert np.allclose(Kj, c * np.eye(n * m), atol=1e-12)

@@ -58,7 +58,7 @@ GUARDS = [
     (lambda: lt.theory.reduced_imbalance(np.zeros((3, 5)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "X must have full row rank"),
     (lambda: lt.theory.reduced_imbalance(_X3, np.ones((2, 4)), np.ones((1, 2))), ValueError, "W1 must have shape"),
     (lambda: lt.theory.gronwall_bound([0.0, 1.0], [1.0, 1.0, 1.0], 1.0), ValueError, "t must be increasing"),
-    (lambda: lt.theory.deficiency_margin(_X3, np.ones((2, 1)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "Y must have 3 rows"),
+    (lambda: lt.theory.deficiency_margin(_X3, np.ones((2, 1)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "Y must have one row per sample of X"),
     (lambda: lt.theory.deficiency_margin(_X3, np.ones((3, 2)), np.ones((2, 5)), np.ones((1, 2))), ValueError, "W2 must have 2 rows"),
     (lambda: lt.theory.random_init_rate(_X3, 0, 0.5), ValueError, "h must be positive"),
     (lambda: lt.theory.gd_imbalance_increment([np.ones((2, 2))], 0.1), ValueError, "grads must hold the two"),

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import as_array, check_positive
+from .._validation import as_array, check_positive, check_rows
 from ..losses import squared_loss_factor
 
 __all__ = ["row_space_split", "reduced_imbalance", "imbalance_rate_bound", "instantaneous_rate",
@@ -207,10 +207,8 @@ def deficiency_margin(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
     ndarray, shape (...)
     """
     X, s, _ = _check_X(X)
-    Y = as_array("Y", Y, ndim=(1, 2))
+    Y = check_rows("Y", as_array("Y", Y, ndim=(1, 2)), X.shape[0], "row per sample of X")
     Y = Y[:, None] if Y.ndim == 1 else Y
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"Y must have {X.shape[0]} rows like X, got shape {Y.shape}")
     W1, W2 = _check_layers(X, W1, W2)
     if W2.shape[-2] != Y.shape[1]:
         raise ValueError(f"W2 must have {Y.shape[1]} rows (the outputs of Y), got shape {W2.shape}")

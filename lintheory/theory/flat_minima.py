@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import as_array, as_generator, check_int, check_positive
+from .._validation import as_array, as_generator, check_int, check_positive, check_rows
 from ..losses import squared_loss_factor
 
 __all__ = ["RegressionConstants", "regression_constants", "sharpness_lower_bound", "balanced_sharpness",
@@ -32,9 +32,7 @@ class RegressionConstants(NamedTuple):
 
 def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = as_array("X", X, ndim=2)
-    y = as_array("y", y, ndim=1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got shape {y.shape}")
+    y = check_rows("y", as_array("y", y, ndim=1), X.shape[0], "entry per row of X")
     return X, y
 
 

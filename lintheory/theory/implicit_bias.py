@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import as_array, as_generator, check_int, check_nonnegative
+from .._validation import as_array, as_generator, check_int, check_nonnegative, check_rows
 from .regression import min_norm_solution
 
 __all__ = ["row_space_projector", "null_space_projector", "head_product", "bias_term",
@@ -279,9 +279,7 @@ def null_space_bound(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
     ndarray, shape (...)
     """
     X = as_array("X", X, ndim=2)
-    Y = as_array("Y", Y, ndim=(1, 2))
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"Y must have one row per sample of X ({X.shape[0]}), got shape {Y.shape}")
+    Y = check_rows("Y", as_array("Y", Y, ndim=(1, 2)), X.shape[0], "row per sample of X")
     n = X.shape[0]
     Y2 = Y[:, None] if Y.ndim == 1 else Y
     P, Q = null_space_blocks(X, W1, W2)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from .._validation import as_array, check_int
+from .._validation import as_array, check_int, check_rows
 
 __all__ = ["min_nuclear_norm", "min_trace_diagonal", "single_measurement_limit",
            "commuting_error_exponent", "singular_value_velocity"]
@@ -21,9 +21,7 @@ __all__ = ["min_nuclear_norm", "min_trace_diagonal", "single_measurement_limit",
 
 def _check_sensing(A: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     A = as_array("A", A, ndim=3)
-    y = as_array("y", y, ndim=1)
-    if A.shape[0] != y.shape[0]:
-        raise ValueError(f"y must have one value per measurement matrix of A ({A.shape[0]}), got {y.shape}")
+    y = check_rows("y", as_array("y", y, ndim=1), A.shape[0], "value per measurement matrix of A")
     return A, y
 
 
@@ -113,9 +111,7 @@ def min_trace_diagonal(a: Any, y: Any) -> np.ndarray:
         :math:`\\diag(x^\\star)`.
     """
     a = as_array("a", a, ndim=2)
-    y = as_array("y", y, ndim=1)
-    if a.shape[0] != y.shape[0]:
-        raise ValueError(f"y must have one value per row of a ({a.shape[0]}), got {y.shape}")
+    y = check_rows("y", as_array("y", y, ndim=1), a.shape[0], "value per row of a")
     res = linprog(np.ones(a.shape[1]), A_eq=a, b_eq=y, bounds=(0, None), method="highs")
     if res.status != 0:
         raise RuntimeError(f"no PSD interpolator with these diagonal measurements: {res.message}")

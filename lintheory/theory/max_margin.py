@@ -7,16 +7,14 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog, minimize
 
-from .._validation import as_array
+from .._validation import as_array, check_rows
 
 __all__ = ["l2_max_margin", "l1_max_margin", "soudry_residual"]
 
 
 def _signed_inputs(X: Any, y: Any) -> np.ndarray:
     X = as_array("X", X, ndim=2)
-    y = as_array("y", y, ndim=1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one label per sample of X ({X.shape[0]}), got {y.shape[0]}")
+    y = check_rows("y", as_array("y", y, ndim=1), X.shape[0], "label per sample of X")
     if not np.all(np.abs(y) == 1):
         raise ValueError("y must contain only labels -1 and +1")
     return y[:, None] * X

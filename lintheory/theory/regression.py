@@ -6,16 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_array, check_int
+from .._validation import as_array, check_int, check_rows
 
 __all__ = ["min_norm_solution", "reduced_rank_regression"]
 
 
 def _check_xy(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = as_array("X", X, ndim=2)
-    Y = as_array("Y", Y, ndim=(1, 2))
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"Y must have one row per sample of X ({X.shape[0]}), got shape {Y.shape}")
+    Y = check_rows("Y", as_array("Y", Y, ndim=(1, 2)), X.shape[0], "row per sample of X")
     return X, Y
 
 
