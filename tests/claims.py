@@ -1,0 +1,10 @@
+"""The claims ledger's one hand-kept part: boxes of the book that no test checks numerically, and why.
+
+Every theorem-like box of the book (label ``thm-*``, ``prop-*``, ``lem-*``, ``cor-*``, ``conj-*``) is checked by
+at least one test marked ``@pytest.mark.claim("<label>", kind=..., tol=...)``, or appears here with the honest reason
+it is not checked numerically. The page "Claims and their checks" is generated from both.
+"""
+
+from __future__ import annotations
+
+UNCHECKED: dict[str, str] = {}
