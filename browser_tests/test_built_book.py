@@ -470,3 +470,18 @@ def test_every_control_switches_to_its_precomputed_frame(browser, server, path):
     page.context.close()
     assert alts and all(alts), "every widget frame needs alt text"
     assert problems["errors"] == [] and problems["external"] == []
+
+
+CLAIM_LINK_RE = re.compile(r'class="claim-link">Checks: <a class="reference internal" href="(?:\.\./)*claims\.html#([\w-]+)"')
+
+
+def test_every_box_links_to_its_entry_on_the_claims_page():
+    """Each theorem-like box of the chapters ends with a link to its entry on 'Claims and their checks', and
+    every such link lands on an entry of that page (the page itself renders at every width above)."""
+    if "claims.html" not in PAGES:
+        pytest.fail("the book has no page 'Claims and their checks' (claims.md)")
+    ids = set(re.findall(r'id="(claims-[\w-]+)"', (SITE / "claims.html").read_text()))
+    links = [a for p in PAGES for a in CLAIM_LINK_RE.findall((SITE / p).read_text())]
+    assert len(links) >= 30
+    assert sorted(set(links) - ids) == []
+    assert len(set(links)) == len(links)            # one link per box

@@ -7,4 +7,9 @@ it is not checked numerically. The page "Claims and their checks" is generated f
 
 from __future__ import annotations
 
-UNCHECKED: dict[str, str] = {}
+UNCHECKED: dict[str, str] = {
+    "conj-ch2b-gunasekar": "a conjecture, stated to show what fails: it is false in general, and the section checks a "
+                           "counterexample (thm-ch2b-razin) in its cells rather than the conjecture",
+    "thm-ch2b-razin": "shown in the section's cells on one completion run (the sign of det W(t) and the growth of the "
+                      "norms); no theorem test yet",
+}

@@ -21,6 +21,7 @@ def test_gradient_flow_matches_saxe_modes():
     assert np.max(np.abs(off)) < 1e-10
 
 
+@pytest.mark.claim("thm-intro-example", kind="prediction", tol="1e-8 abs")
 def test_imbalance_conserved_along_long_gradient_flow():
     X, Y = lt.data.underdetermined_regression(5, 12, 3, seed=1)
     net = lt.FullyConnected([12, 8, 6, 3])
@@ -32,6 +33,7 @@ def test_imbalance_conserved_along_long_gradient_flow():
         assert np.max(np.abs(Dk - D0[k])) < 1e-8
 
 
+@pytest.mark.claim("thm-ch3-balance", kind="prediction", tol="1e-8 abs")
 def test_norm_imbalance_conserved_for_diagonal_and_convolutional():
     for net in (lt.Diagonal(6, 3), lt.Convolutional(6, 3)):
         X, y = lt.data.underdetermined_regression(3, 6, seed=3)

@@ -159,6 +159,8 @@ def test_batched_descent_equals_separate_runs(net, seed, normalize, classify):
             np.testing.assert_allclose(a[i], b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.claim("thm-intro-example", kind="prediction", tol="1e-8 rel, random networks")
+@pytest.mark.claim("thm-ch3-balance", kind="prediction", tol="1e-8 rel, random networks")
 @SLOW
 @given(net=networks(scalar_output=True), seed=seeds)
 def test_gradient_flow_conserves_the_block_norm_differences(net, seed):

@@ -54,6 +54,7 @@ def run(case, t_factor=6.0, T_pts=120):
     return X, Y, net, loss, p, c, lt.gradient_flow(net, loss, p, t, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="prediction", tol="1e-7 on log L(t)")
 @pytest.mark.parametrize("case", CASES)
 def test_imbalance_rate_bound_holds_along_gradient_flow(case):
     X, Y, net, loss, p, c, tr = run(case)
@@ -65,6 +66,7 @@ def test_imbalance_rate_bound_holds_along_gradient_flow(case):
     assert tr.loss[-1] < tr.loss[0] * np.exp(-2 * c * tr.t[-1]) * (1 + 1e-7)
 
 
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="prediction", tol="1e-8 rel")
 @pytest.mark.parametrize("case", CASES)
 def test_instantaneous_rate_never_below_c(case):
     X, Y, net, loss, p, c, tr = run(case, T_pts=60)
@@ -73,6 +75,7 @@ def test_instantaneous_rate_never_below_c(case):
     assert np.allclose(T.instantaneous_rate(X, *tr.params), r, rtol=1e-10, atol=0)
 
 
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="prediction", tol="1e-12 rel, at random parameters")
 @pytest.mark.parametrize("seed", range(5))
 def test_loss_derivative_inequality(seed):
     """||grad L||^2 >= 2 r L at arbitrary parameters, in every normalization (pure algebra)."""
@@ -91,6 +94,7 @@ def test_loss_derivative_inequality(seed):
         assert np.isclose(float(T.instantaneous_rate(X, *p, normalization=norm)), r, rtol=1e-10)
 
 
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="prediction", tol="1e-7 on log L(t), trapezoid error bounded")
 @pytest.mark.parametrize("case", CASES[:4])
 def test_gronwall_bound(case):
     X, Y, net, loss, p, c, tr = run(case, t_factor=4.0, T_pts=400)
@@ -104,6 +108,7 @@ def test_gronwall_bound(case):
     assert dt > 0
 
 
+@pytest.mark.claim("thm-ch1-conservation", kind="prediction", tol="1e-8 rel")
 @pytest.mark.parametrize("case", CASES)
 def test_conservation_of_imbalance_and_null_space_part(case):
     X, Y, net, loss, p, c, tr = run(case, T_pts=30)
@@ -150,6 +155,7 @@ def whitened(n, d, m, seed):
     return X, Y, Q
 
 
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="sanity", tol="tight at t = 0, 1e-12 rel")
 def test_bound_is_attained_at_t0_for_orthogonal_init():
     """Non-vacuity: with XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0, -dlogL/dt / 2 = c exactly at t=0."""
     n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3
@@ -164,6 +170,7 @@ def test_bound_is_attained_at_t0_for_orthogonal_init():
     assert np.isclose(rate0, c, rtol=1e-12)
 
 
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="sanity", tol="measured rate within 1.3 c")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bound_is_not_vacuous_for_wide_networks(seed):
     """Wide and large init (h = 400, alpha = 0.4): the weights barely move relative to their size and the
@@ -194,6 +201,7 @@ def balanced_init(X, Y, h, shrink, seed):
     return [U.T, V]
 
 
+@pytest.mark.claim("thm-ch1-margin-rate", kind="prediction", tol="1e-7 on log L(t)")
 @pytest.mark.parametrize("n,m,seed", [(3, 3, 0), (4, 2, 1), (2, 3, 2)])
 def test_margin_rate_for_balanced_init(n, m, seed):
     X, Y = lt.data.underdetermined_regression(n, 3 * n + 2, m, seed=seed)
@@ -297,6 +305,7 @@ def jacobian_kernel(X, W1, W2, kappa):
     return kappa * J @ J.T
 
 
+@pytest.mark.claim("prop-ch1-kernel", kind="identity", tol="1e-10 rel")
 @pytest.mark.parametrize("case", CASES[:4])
 def test_tangent_kernel_matches_jacobian(case):
     X, Y, net, p = problem(*case)
@@ -311,6 +320,7 @@ def test_tangent_kernel_matches_jacobian(case):
     assert np.isclose(float(lt.metrics.loss_decay_rate(X, Y, *p)), sq / (2 * loss.value(theta)), rtol=1e-10)
 
 
+@pytest.mark.claim("prop-ch1-kernel", kind="prediction", tol="1e-9 rel")
 @pytest.mark.parametrize("case", CASES)
 def test_rate_chain_c_r_kernel_measured(case):
     """c <= r(t) <= lambda_min(K(t)) <= -1/2 dlogL/dt along gradient flow (prop-ch1-kernel, part 2)."""
@@ -331,6 +341,7 @@ def test_rate_chain_c_r_kernel_measured(case):
     assert np.allclose(fd[late], q[late], rtol=1e-3)
 
 
+@pytest.mark.claim("prop-ch1-kernel", kind="identity", tol="1e-10 rel")
 @pytest.mark.parametrize("case", CASES[:4])
 def test_end_to_end_velocity_is_the_chain_rule(case):
     X, Y, net, p = problem(*case)
@@ -341,6 +352,7 @@ def test_end_to_end_velocity_is_the_chain_rule(case):
     assert np.allclose(T.end_to_end_velocity(X, Y, *p), thetadot, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.claim("prop-ch1-kernel", kind="prediction", tol="1e-7 rel")
 def test_balanced_closed_flow_predicts_the_network():
     """Balanced init: integrating theta' = -((theta theta^T)^1/2 g + g (theta^T theta)^1/2) from theta(0) alone
     predicts the network's theta(t) (prop-ch1-kernel, part 3)."""
@@ -390,6 +402,7 @@ def rate_comb(X, Y, W1, W2, kappa):
     return kappa * lmin * (a + b)
 
 
+@pytest.mark.claim("thm-ch1-combined", kind="prediction", tol="1e-9 rel")
 @pytest.mark.parametrize("n,m,seed,gamma", [(3, 3, 0, 1.0), (3, 3, 0, 1.1), (4, 2, 1, 1.2), (2, 3, 2, 1.05),
                                             (3, 3, 3, 1.5)])
 def test_combined_bound_holds_and_interpolates(n, m, seed, gamma):
@@ -412,6 +425,7 @@ def test_combined_bound_holds_and_interpolates(n, m, seed, gamma):
     assert np.all(np.log(tr.loss / tr.loss[0]) + 2 * cc * tr.t <= 1e-7)
 
 
+@pytest.mark.claim("thm-ch1-combined", kind="sanity", tol="tight in the scalar case, 1e-12 rel")
 @pytest.mark.parametrize("u,v", [(1.3, 0.4), (0.5, 0.5), (0.2, 1.7), (-0.8, 0.6)])
 def test_combined_bound_is_exact_in_the_scalar_case(u, v):
     """n = m = h = 1, X = [x1, 0] and an interpolating start: mu = |u v| and c_comb = r(0) = kappa lmin (u^2 + v^2)."""
@@ -452,6 +466,7 @@ def test_saxe_learning_time_is_the_half_way_point(s, a0):
         T.saxe_learning_time(s, 0.6 * s)
 
 
+@pytest.mark.claim("prop-ch1-kernel", kind="sanity", tol="1e-12 abs")
 def test_tangent_kernel_is_c_times_identity_at_the_orthogonal_init():
     """Ex. 1-5: XX^T = nI, U1 = a[I 0 0], V = b[0 I 0], U2 = 0 gives K = (a^2 + b^2) I = c I."""
     n, d, m, h, a, b = 3, 8, 2, 7, 0.7, 1.3

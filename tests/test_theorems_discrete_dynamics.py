@@ -44,6 +44,7 @@ def spectral_run():
     return dict(run=run, U=U, V=V, Sx=Sx, Sxy=Sxy, delta=delta, eta=eta)
 
 
+@pytest.mark.claim("thm-ch4-sequential", kind="identity", tol="1e-10 rel")
 def test_spectral_init_stays_aligned_and_balanced(spectral_run):
     r, U, V = spectral_run["run"], spectral_run["U"], spectral_run["V"]
     comps = np.einsum("dq,tdp,pr->tqr", U, r.theta, V)
@@ -53,6 +54,7 @@ def test_spectral_init_stays_aligned_and_balanced(spectral_run):
     assert np.abs(D).max() < 1e-10
 
 
+@pytest.mark.claim("thm-ch4-sequential", kind="prediction", tol="within 1 step")
 def test_half_times_match_scalar_recursion(spectral_run):
     r, U, V = spectral_run["run"], spectral_run["U"], spectral_run["V"]
     comps = np.einsum("dq,tdp,pq->tq", U, r.theta, V)
@@ -61,6 +63,7 @@ def test_half_times_match_scalar_recursion(spectral_run):
     assert np.all(np.abs(measured - predicted) <= 1)
 
 
+@pytest.mark.claim("thm-ch4-sequential", kind="prediction", tol="within 1.5 steps")
 def test_jump_iterations_grow_like_delta_over_2_log():
     eta = 0.05
     k20 = half_time_from_recursion(SIG, LAM, eta, 20.0, 4000)
@@ -72,6 +75,7 @@ def test_jump_iterations_grow_like_delta_over_2_log():
     assert np.all(lt.theory.jump_time(SIG, 40.0, eta) > lt.theory.jump_time(SIG, 40.0) / eta)
 
 
+@pytest.mark.claim("thm-ch4-plateaus", kind="prediction", tol="5 % rel at mid-plateau")
 def test_plateaus_equal_partial_sums(spectral_run):
     r, U, V, eta, delta = (spectral_run[k] for k in ("run", "U", "V", "eta", "delta"))
     k = delta / (2 * np.log1p(eta * SIG))                 # jump iterations, decreasing sigma order
@@ -87,6 +91,7 @@ def test_plateaus_equal_partial_sums(spectral_run):
                            atol=1e-10)
 
 
+@pytest.mark.claim("thm-ch4-plateaus", kind="prediction", tol="1e-10 abs")
 @pytest.mark.parametrize("lam, sig, agree", [([1.0, 1.5, 2.0], [3.0, 2.0, 1.0], True),
                                               ([4.0, 1.0, 0.2], [2.0, 1.5, 1.0], False)])
 def test_plateaus_vs_reduced_rank_regression(lam, sig, agree):
@@ -101,6 +106,7 @@ def test_plateaus_vs_reduced_rank_regression(lam, sig, agree):
     assert loss.value(rrr) <= loss.value(plateau) + 1e-12
 
 
+@pytest.mark.claim("thm-ch4-sequential", kind="sanity", tol="generic init, outside the hypotheses")
 def test_ordering_by_sigma_from_generic_init():
     lam, sig = np.array([0.5, 2.0, 1.0]), np.array([2.0, 1.0, 0.5])
     X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=7)
@@ -114,6 +120,7 @@ def test_ordering_by_sigma_from_generic_init():
     assert np.allclose(run.theta[-1], np.linalg.solve(Sx, Sxy), atol=1e-6)
 
 
+@pytest.mark.claim("thm-ch4-linear", kind="prediction", tol="1e-12 abs; half times within 1 step")
 def test_linear_model_time_scales_do_not_depend_on_delta():
     lam, sig = np.array([1.5, 1.0, 0.6]), np.array([2.0, 1.0, 0.5])
     X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=2)
@@ -130,6 +137,7 @@ def test_linear_model_time_scales_do_not_depend_on_delta():
     assert np.ptp(np.array(halves), axis=0).max() <= 1
 
 
+@pytest.mark.claim("thm-ch4-stepsize", kind="prediction", tol="exact thresholds")
 def test_step_size_stability_and_overshoot():
     sig, lam = 1.3, 0.7
     etas = np.array([0.2, 0.35, 0.38, 0.5, 0.7, 0.76, 0.8, 0.9])
@@ -143,6 +151,7 @@ def test_step_size_stability_and_overshoot():
     assert np.array_equal(overshoot[converged], etas[converged] > 1 / (2 * sig))
 
 
+@pytest.mark.claim("thm-ch4-igr", kind="prediction", tol="fitted orders 1 and 2 within 0.2")
 def test_gd_tracks_modified_flow_to_second_order():
     X, Y, *_ = problem(np.array([1.5, 1.0, 0.6]), np.array([2.0, 1.0, 0.5]), seed=1)
     net, loss = lt.FullyConnected([3, 3, 3]), lt.SquaredLoss(X, Y)
@@ -175,6 +184,7 @@ def test_modified_loss_gradient_matches_finite_differences():
     assert abs(fd - sum(np.sum(a * b) for a, b in zip(g, v))) < 1e-7
 
 
+@pytest.mark.claim("thm-ch4-linear", kind="prediction", tol="exact staircase")
 def test_staircase_and_validation():
     t = np.array([0.1, 0.2, 0.3, 0.6, 1.1, 2.1, 5.0])
     modes = lt.theory.staircase_path(t, SIG, LAM)
@@ -200,6 +210,7 @@ def test_sharpness_at_minimum_matches_gauss_newton_formula():
     assert np.isclose(np.linalg.eigvalsh(H).max(), np.max(lam[:, None] * (w[:, None] + w[None, :])), rtol=1e-8)
 
 
+@pytest.mark.claim("thm-ch4-linear", kind="sanity", tol="exact")
 def test_staircase_discrete_thresholds():
     eta = 0.1
     tau = eta / (2 * np.log1p(eta * SIG))
@@ -208,6 +219,7 @@ def test_staircase_discrete_thresholds():
     assert np.allclose(modes[1, :2], (SIG / LAM)[:2])
 
 
+@pytest.mark.claim("thm-ch4-plateaus", kind="identity", tol="gradient < 1e-10")
 def test_critical_points_are_stationary_and_contain_plateaus_and_rrr():
     rng = np.random.default_rng(12)
     X = rng.standard_normal((60, 4))
@@ -232,6 +244,7 @@ def test_critical_points_are_stationary_and_contain_plateaus_and_rrr():
     assert np.allclose(lt.theory.critical_point(Sx, Sxy, [2]), lt.theory.plateau_solution(Sx, Sxy, 1), atol=1e-10)
 
 
+@pytest.mark.claim("thm-ch4-sequential", kind="prediction", tol="inside the bracket")
 def test_half_time_bracket_contains_measured_gd_half_times(spectral_run):
     """thm-ch4-sequential (2): A <= k_half < A + 1 + 1/(g ln g), g = 1 + eta sigma, A = (delta + ln(sigma/2lambda))/(2 ln g)."""
     eta, delta = spectral_run["eta"], spectral_run["delta"]
@@ -245,6 +258,7 @@ def test_half_time_bracket_contains_measured_gd_half_times(spectral_run):
     assert np.allclose(lo, lower) and np.allclose(hi, upper)
 
 
+@pytest.mark.claim("thm-ch4-sequential", kind="prediction", tol="inside the bracket")
 def test_half_time_bracket_for_random_modes_and_large_steps():
     rng = np.random.default_rng(21)
     sig, lam = rng.uniform(0.2, 4.0, 400), rng.uniform(0.2, 4.0, 400)
@@ -263,6 +277,7 @@ def _mode_map(w, r):
     return w * (1 + r * (1 - w)) ** 2
 
 
+@pytest.mark.claim("thm-ch4-stepsize", kind="prediction", tol="1e-9 rel")
 def test_mode_map_stays_bounded_up_to_eta_sigma_2_from_the_invariant_interval():
     """thm-ch4-stepsize (3), bounded side: [0, 1 + 2/r] is invariant iff 4(1+r)^3/(27 r) <= 1 + 2/r iff r <= 2."""
     threshold = 2.0                                        # the theorem's exact threshold eta * sigma
@@ -278,6 +293,7 @@ def test_mode_map_stays_bounded_up_to_eta_sigma_2_from_the_invariant_interval():
     assert lt.theory.mode_divergence_threshold(1.7) == pytest.approx(threshold / 1.7)
 
 
+@pytest.mark.claim("thm-ch4-stepsize", kind="prediction", tol="escape past 1e6")
 def test_mode_map_diverges_just_above_eta_sigma_2():
     """thm-ch4-stepsize (3), unbounded side: for r > 2 the peak exceeds p and its neighbourhood escapes to infinity."""
     threshold = 2.0
@@ -330,6 +346,7 @@ def test_new_functions_validate_their_arguments():
         lt.theory.effective_mode_sizes([np.eye(3), np.eye(3)], np.eye(2), np.eye(2))
 
 
+@pytest.mark.claim("thm-ch4-plateaus", kind="prediction", tol="1e-10 abs")
 @pytest.mark.parametrize("lam, sig", [([1.0, 1.5, 2.0], [3.0, 2.0, 1.0]), ([4.0, 1.0, 0.2], [2.0, 1.5, 1.0]),
                                       ([1.0, 4.0, 0.2], [3.0, 2.0, 1.0])])
 def test_plateau_loss_gap_to_rrr(lam, sig):

@@ -50,6 +50,7 @@ def test_sharpness_is_top_eigenvalue_of_dense_hessian(seed):
     assert np.allclose(lt.metrics.sharpness(net, loss, params), top, rtol=1e-8, atol=0)
 
 
+@pytest.mark.claim("lem-ch5-gauss-newton", kind="identity", tol="1e-9 rel")
 @pytest.mark.parametrize("normalization,factor", [("half_mean", 1.0), ("mean", 2.0)])
 def test_hessian_at_minimizer_is_gauss_newton(normalization, factor):
     X, y, sigma, w = _problem(3)
@@ -68,6 +69,7 @@ def test_hessian_at_minimizer_is_gauss_newton(normalization, factor):
                            atol=1e-6 * np.abs(H).max())
 
 
+@pytest.mark.claim("thm-ch5-lower-bound", kind="prediction", tol="1e-9 rel")
 @pytest.mark.parametrize("L", [2, 4, 6])
 def test_lower_bound_at_hundreds_of_random_minimizers(L):
     X, y, sigma, w = _problem(L)
@@ -84,6 +86,7 @@ def test_lower_bound_at_hundreds_of_random_minimizers(L):
     assert np.isclose(lt.theory.sharpness_lower_bound(X, y, L, normalization="mean"), 2 * bound, rtol=1e-12)
 
 
+@pytest.mark.claim("prop-ch5-balanced", kind="prediction", tol="1e-8 rel")
 @pytest.mark.parametrize("L", [2, 3, 5, 8])
 def test_bound_is_tight_for_isotropic_covariance(L):
     X, y, sigma, w = _problem(10 + L, isotropic=True)
@@ -94,6 +97,7 @@ def test_bound_is_tight_for_isotropic_covariance(L):
     assert np.allclose(S, _s_min(sigma, w, L), rtol=1e-8, atol=0)
 
 
+@pytest.mark.claim("prop-ch5-balanced", kind="prediction", tol="1e-9 rel")
 @pytest.mark.parametrize("L", [2, 3, 5])
 def test_balanced_sharpness_formula(L):
     X, y, sigma, w = _problem(20 + L)
@@ -122,6 +126,7 @@ def small_init_runs():
     return X, y, sigma, w, L, net, loss, tr
 
 
+@pytest.mark.claim("thm-ch5-small-init", kind="sanity", tol="S_min <= S <= 4 L lambda |w|^(2-2/L)")
 def test_small_init_sharpness_between_bounds_and_tends_to_balanced(small_init_runs):
     X, y, sigma, w, L, net, loss, tr = small_init_runs
     assert np.all(tr.diverged_step < 0)
@@ -135,6 +140,7 @@ def test_small_init_sharpness_between_bounds_and_tends_to_balanced(small_init_ru
     assert np.all(np.diff(err) < 0) and err[-1] < 2e-3
 
 
+@pytest.mark.claim("thm-ch5-small-init", kind="sanity", tol="monotone in the scale")
 def test_rank_one_and_alignment_improve_as_scale_shrinks(small_init_runs):
     *_, tr = small_init_runs
     ratio = lt.metrics.rank_one_ratio(tr.final_params)[..., :-1].max(axis=-1).mean(axis=1)
@@ -143,6 +149,7 @@ def test_rank_one_and_alignment_improve_as_scale_shrinks(small_init_runs):
     assert np.all(np.diff(align) > 0) and align[-1] > 0.999
 
 
+@pytest.mark.claim("thm-ch5-lower-bound", kind="prediction", tol="no run converges above 2/S_min")
 @pytest.mark.parametrize("arch", ["mlp", "residual"])
 def test_gd_above_threshold_never_converges(arch):
     X, y, sigma, w = _problem(8)
@@ -179,6 +186,7 @@ def test_converged_gd_is_linearly_stable():
     assert n_conv >= 20
 
 
+@pytest.mark.claim("thm-ch5-residual", kind="sanity", tol="S/S_min varies < 1.5x over depths")
 def test_residual_minimizers_are_flat_independently_of_depth():
     X, y, sigma, w = _problem(11)
     ratios = []
@@ -218,6 +226,7 @@ def _data_with_eigvec(lams, j, seed=0):
     return X, X @ U[:, j]
 
 
+@pytest.mark.claim("prop-ch5-balanced", kind="prediction", tol="1e-8 rel")
 @pytest.mark.parametrize("j,L", [(0, 3), (1, 4), (4, 3), (2, 2)])
 def test_balanced_sharpness_when_theta_is_an_eigenvector(j, L):
     # Prediction (prop-ch5-balanced): if Sigma theta_hat = a theta_hat, S_bal = max(L a, largest other
@@ -287,6 +296,7 @@ def test_convergence_test_matches_the_quadratic_stability_threshold(factor):
     assert np.all(ok == predicted)
 
 
+@pytest.mark.claim("thm-ch5-lower-bound", kind="prediction", tol="0.5 and 1.1 x the threshold")
 def test_deep_gd_passes_the_convergence_test_only_below_two_over_s_min():
     # Prediction from the lower bound: above 2/S_min no run converges; well below it, from a small
     # initialization, all runs converge (S_min recomputed here from the eigen-data).

@@ -16,6 +16,7 @@ def _min_norm(X, Y):
     return X.T @ np.linalg.solve(X @ X.T, Y)
 
 
+@pytest.mark.claim("thm-ch2-bias", kind="identity", tol="1e-6 abs")
 @pytest.mark.parametrize("seed, n, d, m, h, scale", [(0, 5, 20, 2, 16, 0.5), (1, 3, 8, 1, 6, 0.8),
                                                      (2, 4, 12, 3, 40, 0.3)])
 def test_bias_formula_two_layer_gradient_flow(seed, n, d, m, h, scale):
@@ -35,6 +36,7 @@ def test_bias_formula_two_layer_gradient_flow(seed, n, d, m, h, scale):
                                rhs, atol=1e-12)
 
 
+@pytest.mark.claim("thm-ch2-invariant", kind="prediction", tol="1e-8 abs")
 def test_invariant_init_reaches_min_norm_and_generic_does_not():
     """Min et al. C4: W_1(0)(I - X^+X) = 0 stays so, and the limit is X^+Y to 1e-8."""
     X, Y = lt.data.underdetermined_regression(5, 20, 2, seed=3)
@@ -52,6 +54,7 @@ def test_invariant_init_reaches_min_norm_and_generic_does_not():
     assert np.linalg.norm(gen.theta[-1] - theta_hat) > 0.1
 
 
+@pytest.mark.claim("thm-ch2-width", kind="prediction", tol="fitted slope within 0.15")
 def test_width_scaling_exponent_at_mean_field_scaling():
     """Width corollary: ||theta(inf) - theta_hat||_2 ~ h^{-(4 nu - 1)/2}; fitted slope within 0.15 at nu = 1/2
     (the balanced mean-field parameterization; nu = 1/4 is the NTK one)."""
@@ -75,6 +78,7 @@ def test_width_scaling_exponent_at_mean_field_scaling():
     assert abs(slope - predicted) < 0.15, slope
 
 
+@pytest.mark.claim("thm-ch2-bias", kind="identity", tol="1e-9 abs")
 def test_deep_fc_error_term():
     """Yun et al. C5: beta(inf) = beta_minl2 + (I - X^+X) W_1(0)^T p(inf), p = (W_3 W_2)^T; error -> 0 with scale."""
     X, y = lt.data.underdetermined_regression(4, 10, 1, seed=5)
@@ -102,6 +106,7 @@ def _svm_dual(X, y):
     return Z.T @ res.x
 
 
+@pytest.mark.claim("thm-ch2-soudry", kind="prediction", tol="angle < 0.1 rad after 30000 steps")
 def test_logistic_gd_converges_in_direction_to_svm():
     """Soudry et al.: angle(theta(t), w_svm) decreases; < 0.1 rad after 30000 steps; loss -> 0; margin -> SVM's."""
     X, y = lt.data.separable_classification(20, 5, margin=0.1, seed=1)
@@ -148,6 +153,7 @@ def _row_projector(X):
     return X.T @ np.linalg.solve(X @ X.T, X)
 
 
+@pytest.mark.claim("prop-ch2-pq", kind="identity", tol="1e-12 abs")
 def test_null_space_blocks_follow_the_linear_recursion_under_gd():
     """Prop. prop-ch2-pq for GD, in basis-free form: with N = I - X^+X, R = X^+X, Pt = N W1^T W1 R and
     Qt = N theta, one GD step gives Pt' = Pt + (eta/n) Qt E^T X and Qt' = Qt + (eta/n) Pt X^T E exactly."""
@@ -177,6 +183,7 @@ def test_null_space_blocks_follow_the_linear_recursion_under_gd():
     assert moved > 1e-3                     # Q really moves, so the recursion is not checked on zeros
 
 
+@pytest.mark.claim("thm-ch2-invariant", kind="prediction", tol="1e-8 abs")
 def test_decoupled_point_of_the_invariant_set_reaches_min_norm_and_a_perturbed_one_does_not():
     """Thm thm-ch2-invariant: P(0) = Q(0) = 0 with W_1(0)(I - X^+X) != 0 still gives X^+Y exactly (GF)."""
     X, Y = lt.data.underdetermined_regression(5, 20, 2, seed=0)
@@ -201,6 +208,7 @@ def _leading_term(X, params):
     return _null_projector(X) @ np.swapaxes(params[0], -1, -2) @ np.swapaxes(params[1], -1, -2)
 
 
+@pytest.mark.claim("thm-ch2-width", kind="prediction", tol="15 % rel per seed")
 def test_leading_term_computed_before_training_predicts_the_wide_limit():
     """Chapter 2: at nu = 0.4, h = 1024 the trained error is within 15% of (I - X^+X) theta(0), per seed."""
     X, Y = lt.data.underdetermined_regression(5, 20, 2, seed=0)
@@ -219,6 +227,7 @@ def test_leading_term_computed_before_training_predicts_the_wide_limit():
     np.testing.assert_allclose(measured / predicted, 1.0, atol=0.15)
 
 
+@pytest.mark.claim("prop-ch2-gronwall", kind="prediction", tol="bound holds; within 30x")
 @pytest.mark.parametrize("h", [32, 128])
 def test_gronwall_bound_holds_under_gradient_flow_and_is_not_vacuous(h):
     """Prop. prop-ch2-gronwall: ||theta(inf) - theta_hat||_2 <= ||[P(0), Q(0)]||_2 exp(||X|| ||E(0)|| / (n c))
@@ -243,6 +252,7 @@ def test_gronwall_bound_holds_under_gradient_flow_and_is_not_vacuous(h):
         assert np.all(bound < 30 * measured)       # not vacuous at moderate width
 
 
+@pytest.mark.claim("thm-ch2-soudry", kind="sanity", tol="remainder moves < 0.3 x the log t term")
 def test_soudry_remainder_stays_bounded():
     """Thm thm-ch2-soudry: rho(t) = theta(t) - w_hat log t moves by much less than w_hat log t over a decade."""
     X, y = lt.data.separable_classification(20, 5, margin=0.1, seed=1)
@@ -260,6 +270,7 @@ def test_soudry_remainder_stays_bounded():
     assert increments[-1] < increments[0]                                # and it is settling
 
 
+@pytest.mark.claim("thm-ch2-woodworth", kind="prediction", tol="1e-5 abs")
 def test_diagonal_network_limit_is_argmin_of_woodworth_potential_and_recovers_sparse_truth():
     """Thm thm-ch2-woodworth: GF on u*v from u = alpha, v = 0 converges to argmin psi_alpha, with
     psi_alpha(theta) = alpha^2/4 sum q(4 theta_j/alpha^2) (Woodworth's Q at scale alpha/2), minimized here

@@ -20,6 +20,7 @@ def _velocity_formula(theta, grad, L):
     return s, -L * (s ** 2) ** (1 - 1 / L) * np.array([U[:, r] @ GW @ Vt[r] for r in range(len(s))])
 
 
+@pytest.mark.claim("thm-ch2b-sv", kind="identity", tol="1e-8 rel")
 @pytest.mark.parametrize("L", [2, 3])
 def test_singular_value_ode_against_gradient_flow(L):
     """Balanced init: the formula, evaluated on each state, matches the flow's own velocity of sigma_r
@@ -51,6 +52,7 @@ def test_singular_value_ode_against_gradient_flow(L):
     np.testing.assert_allclose(integrated, sig, atol=2e-3)
 
 
+@pytest.mark.claim("thm-ch2b-sv", kind="sanity", tol="the hypothesis matters: > 10 % off without it")
 def test_singular_value_ode_fails_without_balance():
     """The formula needs balancedness: from a Gaussian (unbalanced) init it mispredicts the velocity."""
     d, L = 4, 3
@@ -65,6 +67,8 @@ def test_singular_value_ode_fails_without_balance():
     assert np.abs(pred - actual).max() > 0.1 * np.abs(actual).max()
 
 
+@pytest.mark.claim("thm-ch2b-commuting", kind="prediction", tol="error decreases to the cvxpy optimum")
+@pytest.mark.claim("prop-ch2b-rate", kind="prediction", tol="fitted exponent within 5 %")
 def test_commuting_measurements_limit_and_rate():
     """Gunasekar et al. (2017), commuting case: theta = U U^T, U(0) = alpha I, one diagonal measurement.
     The limit approaches the minimum-nuclear-norm PSD interpolator (cvxpy) as alpha -> 0, with the error
@@ -90,6 +94,7 @@ def test_commuting_measurements_limit_and_rate():
     assert abs(slope - p_pred) < 0.05 * p_pred, (slope, p_pred)
 
 
+@pytest.mark.claim("prop-ch2b-init-rank", kind="identity", tol="1e-9 rel")
 def test_rank_of_symmetric_factor_is_conserved():
     """theta = U U^T: U' = -(G + G^T) U is linear in U, so U(t) = Phi(t) U(0) with Phi invertible: the rank
     and the kernel of U(0) are kept for all t (an identity). The rank-one set is unstable here (the data

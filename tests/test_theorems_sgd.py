@@ -31,6 +31,8 @@ def test_full_batch_sgd_equals_gradient_descent():
         assert np.array_equal(gd.theta, sgd.theta) and np.array_equal(gd.loss, sgd.loss)
 
 
+@pytest.mark.claim("prop-ch2c-unbiased", kind="identity", tol="1e-12 rel")
+@pytest.mark.claim("prop-ch2c-unbiased", kind="prediction", tol="slope -1/2 within 0.08")
 @pytest.mark.parametrize("replace", [False, True])
 def test_stochastic_gradient_is_unbiased_at_the_one_over_sqrt_draws_rate(replace):
     """E_B[grad L_B] = grad L (derived in this course): the mean of D draws of the parameter-space
@@ -70,6 +72,7 @@ def _minibatch_grads(loss, seed, n_steps, b, thetas):
     return np.array([loss.subset(idx(k)).grad(thetas[k]) for k in range(n_steps)])
 
 
+@pytest.mark.claim("prop-ch2c-drift", kind="identity", tol="1e-12 abs")
 @pytest.mark.parametrize("method", ["gd", "sgd"])
 def test_diagonal_network_imbalance_drifts_by_the_eta_squared_law(method):
     """Depth 2, theta = u * v: one step p' = p - eta * grad L_B gives, coordinatewise and exactly,
@@ -91,6 +94,7 @@ def test_diagonal_network_imbalance_drifts_by_the_eta_squared_law(method):
     assert np.max(np.abs(predicted[-1] - 0.25)) > 1e-3                         # the drift is not negligible
 
 
+@pytest.mark.claim("prop-ch2c-drift", kind="identity", tol="1e-12 abs")
 def test_depth_three_imbalances_drift_by_the_squared_gradient_terms():
     """Depth L: v_l'^2 - v_m'^2 = v_l^2 - v_m^2 + eta^2 g^2 (P_l^2 - P_m^2) with P_l = prod_{k != l} v_k
     (the first-order terms -2 eta g theta cancel; derived in this course)."""
@@ -108,6 +112,7 @@ def test_depth_three_imbalances_drift_by_the_squared_gradient_terms():
         assert np.max(np.abs(predicted[-1] - predicted[0])) > 1e-4
 
 
+@pytest.mark.claim("thm-ch2c-pesme", kind="identity", tol="1e-9 rel")
 def test_sgd_is_mirror_descent_with_a_shrinking_effective_initialization():
     """Depth 2 from u = alpha, v = 0, with |eta g_i| < 1 at every step: for all k, coordinatewise,
     arcsinh(2 theta_k / Delta_k) = -2 sum_{i<k} artanh(eta g_i), Delta_k = alpha^2 prod_{i<k}(1 - eta^2 g_i^2)

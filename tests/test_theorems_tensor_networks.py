@@ -59,6 +59,7 @@ def test_convolutional_d2_is_decomposable_with_real_dft():
 
 
 # ---------------------------------------------------------------- balancedness (C1)
+@pytest.mark.claim("thm-ch3-balance", kind="prediction", tol="1e-8 abs")
 def test_norm_balancedness_general_tensor_network():
     X, y = _sparse_instance(1, n=3, d=3)
     net = lt.TensorNetwork.fully_connected([3, 2, 2, 1])
@@ -70,6 +71,7 @@ def test_norm_balancedness_general_tensor_network():
     assert np.max(np.abs(tr.theta[-1] - tr.theta[0])) > 0.1                        # it did move
 
 
+@pytest.mark.claim("thm-ch3-balance", kind="prediction", tol="1e-8 abs")
 @pytest.mark.parametrize("make", [lambda: lt.TensorNetwork.diagonal(4, 3), lambda: lt.TensorNetwork.convolutional(2, 3)])
 def test_per_coordinate_balancedness_decomposable(make):
     net = make()
@@ -164,6 +166,7 @@ def test_argmin_Q_satisfies_kkt_form(L):
         assert np.allclose(X.T @ mu, tau, atol=1e-9 * (1 + np.abs(tau).max()))
 
 
+@pytest.mark.claim("thm-ch3-regression", kind="sanity", tol="limits alpha -> 0 and infinity")
 def test_argmin_Q_limits_are_l1_and_l2_interpolators():
     X, y = _sparse_instance(11, n=3, d=7)
     l1 = T.l1_interpolator(X, y)
@@ -173,6 +176,7 @@ def test_argmin_Q_limits_are_l1_and_l2_interpolators():
 
 
 # ---------------------------------------------------------------- GF limit == argmin Q (C4)
+@pytest.mark.claim("thm-ch3-regression", kind="prediction", tol="1e-7 abs")
 @pytest.mark.parametrize("L", [2, 3, 4, 5])
 def test_gradient_flow_limit_is_argmin_Q(L):
     alphas = np.array([0.1, 0.3, 1.0, 3.0])
@@ -196,6 +200,7 @@ def _deg(a, b):
     return float(np.degrees(lt.metrics.angle(a, b)))
 
 
+@pytest.mark.claim("thm-ch3-classification", kind="prediction", tol="2 degrees")
 def test_depth_two_diagonal_direction_is_l1_max_margin():
     X, y = _wide_classification()
     w1, w2 = T.l1_max_margin(X, y), T.l2_max_margin(X, y)             # predictions, before training
@@ -209,6 +214,7 @@ def test_depth_two_diagonal_direction_is_l1_max_margin():
     assert T.l1_margin_gap(X, y, w2) > 2e-2                            # measured 2.8e-2: 13x the final gap
 
 
+@pytest.mark.claim("thm-ch3-classification", kind="prediction", tol="0.01 degrees to a vertex KKT point")
 def test_depth_three_diagonal_direction_is_l_two_thirds_kkt_point():
     """Theorem (odeco classification), L = 3: the limit is one of the vertex KKT points of min ||theta||_{2/3}."""
     X, y = _wide_classification()
@@ -298,6 +304,7 @@ def test_tensor_network_jvp_and_validation():
 
 
 # ---------------------------------------------------------------- mirror flow, complex odeco, general tensors
+@pytest.mark.claim("prop-ch3-mirror", kind="identity", tol="1e-8 rel")
 def test_regression_dynamics_are_the_mirror_flow_of_Q():
     """d/dt grad Q(rho) = -grad L, i.e. rho' = -(Hess Q)^{-1} grad L, and grad Q(rho(t)) in range(X^T)."""
     X, y = _sparse_instance(31)
@@ -328,6 +335,7 @@ def test_Q_grad_and_hess_are_derivatives_of_Q():
         assert np.allclose(T.Q_hess(rho, alpha, L), fd2, rtol=1e-6)
 
 
+@pytest.mark.claim("thm-ch3-balance", kind="prediction", tol="1e-9 abs")
 def test_complex_fourier_moduli_are_balanced_for_convolutional_nets():
     """|c_lj|^2 - |c_l'j|^2 conserved, c_l = U^H v_l with U = F^H / sqrt(d) (complex odeco form)."""
     d = 4
@@ -361,6 +369,7 @@ def test_local_convolutional_tensor():
         lt.TensorNetwork.local_convolutional(4, [])
 
 
+@pytest.mark.claim("thm-ch3-singular", kind="sanity", tol="support of mu; odeco commutators")
 def test_general_tensor_limit_directions_are_singular_vectors():
     """Theorem (general tensor): v_l -> singular vectors of M(sum mu_i y_i x_i), mu on the support vectors."""
     X, y = _wide_classification()
