@@ -204,6 +204,20 @@ MATH_TEXT = r"""() => {
   return {dollars, tex, roles, outside, merror, texRoles, unlinked, untypeset, typeset: containers.length};
 }"""
 
+STRETCHED = r"""() => {
+  // every image of the article drawn at its own aspect ratio (to 3 %): width / height against the PNG's
+  const out = [];
+  for (const img of document.querySelectorAll('.bd-article img')) {
+    const r = img.getBoundingClientRect();
+    if (!r.width || !r.height || !img.naturalWidth || !img.naturalHeight) continue;
+    const ratio = (r.width / r.height) / (img.naturalWidth / img.naturalHeight);
+    if (Math.abs(ratio - 1) > 0.03) out.push({src: img.src.slice(-24), drawn: [Math.round(r.width), Math.round(r.height)],
+                                             natural: [img.naturalWidth, img.naturalHeight]});
+  }
+  return out;
+}"""
+
+
 CLIPPED = r"""() => {
   if (window.lintheoryMarkScrollers) window.lintheoryMarkScrollers();
   const vw = document.documentElement.clientWidth;
@@ -249,6 +263,7 @@ def test_page_offline_math_typeset_and_nothing_clipped(browser, server, path, wi
     text = page.evaluate(MATH_TEXT)
     page.wait_for_timeout(50)
     clip = page.evaluate(CLIPPED)
+    figures = page.evaluate(STRETCHED)
     if width == "phone":
         page.screenshot(path=str(SHOTS / f"{Path(path).stem}-{width}-top.png"))
     page.context.close()
@@ -265,6 +280,7 @@ def test_page_offline_math_typeset_and_nothing_clipped(browser, server, path, wi
     assert clip["clipped"] == [], f"{len(clip['clipped'])} formulas clipped at {width} on {path}: {clip['clipped'][:5]}"
     assert clip["noCue"] == [], f"formulas that scroll with no visible cue on {path}: {clip['noCue'][:5]}"
     assert clip["pageWidth"] <= clip["vw"] + 1, f"{path} is {clip['pageWidth']} px wide on a {clip['vw']} px screen"
+    assert figures == [], f"figures drawn at another aspect ratio than their own at {width} on {path}: {figures}"
     if weight:   # cold load at 1366 px: own bytes (HTML with widget state, images) < 3 MB, all bytes by load < 6 MB
         assert weight["own"] < 3_000_000, f"{path}: own bytes {weight['own']}"
         assert weight["total"] < 6_000_000, f"{path}: {weight['total']} bytes fetched by load"
