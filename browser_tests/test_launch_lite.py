@@ -158,3 +158,51 @@ def test_the_button_opens_the_chapter_in_jupyterlite_and_only_pyodide_leaves_the
         browser.close()
     assert external, "no kernel started: the Pyodide runtime was never requested"
     assert all(u.startswith(PYODIDE_CDN) for u in external), f"requests outside the site: {external}"
+
+
+def _chromium(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--allow-file-access-from-files"])
+
+
+def test_offline_the_lite_site_says_that_python_cannot_be_downloaded(server):
+    """With no network the Pyodide runtime cannot load: the page says so in words, instead of cells at [*]."""
+    with sync_playwright() as p:
+        browser = _chromium(p)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith((server, "data:", "blob:"))
+                      else r.abort())
+        lab = context.new_page()
+        lab.goto(f"{server}/lite/lab/index.html?path={CHAPTERS[0]}")
+        banner = lab.locator("#lt-lite-banner")
+        banner.wait_for(state="visible", timeout=30_000)
+        text = banner.inner_text()
+        lab.screenshot(path=str(SHOTS / "lite-offline-message.png"))
+        browser.close()
+    assert "needs to download Pyodide" in text and "appear to be offline" in text
+
+
+def test_from_a_file_the_button_explains_that_the_site_needs_a_server():
+    """Opened as file://, the chapter's 'Run in the browser' button says how to serve the site (no blank tab),
+    and the Lite page itself says the same."""
+    page_url = (SITE / Path(CHAPTERS[0]).with_suffix(".html")).as_uri()
+    with sync_playwright() as p:
+        browser = _chromium(p)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.goto(page_url, wait_until="load")
+        pages_before = len(context.pages)
+        page.click("a.btn-launch-lite")
+        box = page.locator("#lt-lite-file")
+        box.wait_for(state="visible", timeout=10_000)
+        message = box.inner_text()
+        opened = len(context.pages) - pages_before
+        lab = context.new_page()
+        lab.goto((LITE / "lab" / "index.html").as_uri(), wait_until="load")
+        lab.locator("#lt-lite-banner").wait_for(state="visible", timeout=10_000)
+        lab_message = lab.locator("#lt-lite-banner").inner_text()
+        browser.close()
+    assert opened == 0, "the button opened a tab from file://"
+    assert "http.server" in message and "needs a web server" in message
+    assert "needs a web server" in lab_message and "http.server" in lab_message

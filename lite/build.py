@@ -17,6 +17,11 @@ What it does, with no network during ``jupyter lite build``:
    lintheory``. The notebooks in ``chapters/`` are not changed.
 3. Runs ``jupyter lite build`` (jupyterlite-core, with the Pyodide kernel and the ipywidgets lab
    extension from this environment) into ``_build/html/lite``.
+4. Inserts ``lite/offline-check.js`` into every app page: opened from ``file://`` the page says that the site
+   needs a web server and gives the command; offline, a probe of the Pyodide URL fails and the page says in
+   plain words that Python cannot be downloaded, instead of cells spinning at ``[*]`` with no message. (The
+   kernel loads Pyodide with a dynamic ``import()``, which takes no integrity hash; the URL is pinned to a
+   version.)
 
 numpy, scipy and matplotlib are not bundled: the Pyodide kernel loads them (and Python itself) from
 the Pyodide distribution's CDN when a reader opens a notebook, which is the only request the site
@@ -43,6 +48,8 @@ LITE = ROOT / "lite"
 #: packages that the chapters import in the browser but Pyodide's distribution does not have
 BROWSER_WHEELS = ("ipywidgets", "comm", "jupyterlab_widgets")
 INSTALL_CELL_ID = "lite-install"
+OFFLINE_CHECK = "offline-check.js"
+PYODIDE_RE = re.compile(r"https://cdn\.jsdelivr\.net/pyodide/v[\w.]+/full/pyodide\.mjs")
 INSTALL_SOURCE = ("# Only in the browser copy of this notebook: install lintheory (and ipywidgets) from wheels\n"
                   "# served by this site; numpy, scipy and matplotlib come with Pyodide.\n"
                   "%pip install lintheory")
@@ -67,6 +74,27 @@ def lite_notebook(path: Path) -> nbformat.NotebookNode:
 def run(*cmd: str | Path, cwd: Path | None = None, env: dict | None = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], check=True, cwd=cwd, env=env)
+
+
+def pyodide_url() -> str:
+    """The Pyodide runtime URL that the installed kernel loads (read from its lab extension's code)."""
+    ext = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+    found = {m for p in ext.rglob("*.js") for m in PYODIDE_RE.findall(p.read_text(errors="ignore"))}
+    if len(found) != 1:
+        raise SystemExit(f"expected one Pyodide URL in {ext}, found {sorted(found)}")
+    return found.pop()
+
+
+def add_offline_check(output: Path) -> None:
+    """Insert ``lite/offline-check.js`` (a plain message when offline or opened from file://) into every app page."""
+    script = (LITE / OFFLINE_CHECK).read_text().replace("__PYODIDE_URL__", pyodide_url())
+    pages = sorted(output.glob("*/index.html"))
+    for page in pages:
+        text = page.read_text()
+        if "</head>" not in text:
+            raise SystemExit(f"{page} has no </head>")
+        page.write_text(text.replace("</head>", f"<script>{script}</script>\n</head>", 1))
+    print(f"offline message added to {len(pages)} app pages")
 
 
 def build(output: Path, work: Path) -> None:
@@ -113,6 +141,7 @@ def build(output: Path, work: Path) -> None:
                NO_PROXY="", no_proxy="")
     run(sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", work, "--contents", work / "contents",
         "--output-dir", output, cwd=work, env=env)
+    add_offline_check(output)
     listed = json.loads((output / "pypi" / "all.json").read_text())
     missing = {"lintheory", *(n.replace("_", "-") for n in BROWSER_WHEELS)} - set(listed)
     if missing:

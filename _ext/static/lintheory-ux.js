@@ -213,4 +213,27 @@
       return original(doc.documentElement.outerHTML, anchor);
     };
   });
+  // ------------------------------------------------ "Run in the browser" from file://: explain, do not open a blank tab
+  ready(function () {
+    if (location.protocol !== "file:") return;
+    document.querySelectorAll("a.btn-launch-lite").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        e.preventDefault();
+        var box = document.getElementById("lt-lite-file");
+        if (!box) {
+          box = document.createElement("div");
+          box.id = "lt-lite-file";
+          box.setAttribute("role", "alert");
+          box.className = "admonition note";
+          box.innerHTML = "<p class=\"admonition-title\">Run in the browser needs a web server</p>" +
+            "<p>This page was opened as a file, and the browser notebooks cannot load from files. From the folder " +
+            "that holds the book, run <code>python -m http.server --directory _build/html 8000</code>, open " +
+            "<code>http://localhost:8000/</code> and press the button there.</p>";
+          var article = document.querySelector(".bd-article") || document.body;
+          article.insertBefore(box, article.firstChild);
+        }
+        box.scrollIntoView({block: "start"});
+      });
+    });
+  });
 })();
