@@ -488,6 +488,25 @@ def test_every_control_switches_to_its_precomputed_frame(browser, server, path):
     assert problems["errors"] == [] and problems["external"] == []
 
 
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_widget_controls_are_big_enough_to_hit(browser, server, width):
+    """Every slider handle and toggle button of a chapter's explorers is at least 24 x 24 CSS px (WCAG 2.2 AA
+    target size), and 32 px on a touch screen."""
+    path = WIDGET_PAGES[0]
+    page, _ = open_page(browser, server, path, width)
+    sizes = []
+    for ex in explorers(widget_state(path)):
+        page.evaluate("""(box) => Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
+            .find(s => JSON.parse(s.textContent).model_id === box).parentElement.scrollIntoView()""", ex["box"])
+        page.wait_for_function(SHOWN.replace("async (box) => {", "(box) => {").split("let data")[0]
+                               + f"return handles.length === {len(ex['sizes'])} && imgs.length === 1; }}", arg=ex["box"])
+        sizes += page.evaluate("""() => Array.from(document.querySelectorAll('.noUi-handle, .widget-toggle-button'))
+            .map(h => h.getBoundingClientRect()).filter(r => r.width).map(r => [r.width, r.height])""")
+    page.context.close()
+    least = 32 if width == "phone" else 24
+    assert sizes and min(min(s) for s in sizes) >= least - 0.5, f"controls smaller than {least} px at {width}: {sizes}"
+
+
 CLAIM_LINK_RE = re.compile(r'class="claim-link">Checks: <a class="reference internal" href="(?:\.\./)*claims\.html#([\w-]+)"')
 
 
