@@ -565,14 +565,17 @@ def one_mode_escape_times(rho: Any, u0: Any, max_steps: int, *, level: float = 1
         raise ValueError("u0 must be non-negative")
     max_steps = check_int("max_steps", max_steps, minimum=0)
     level = check_positive("level", level)
-    z, out = u0.copy(), np.where(u0 > level, 0, -1)
+    out = np.where(u0 > level, 0, -1).ravel()
+    idx = np.flatnonzero(out < 0)                      # only the orbits still inside are iterated
+    z, r = u0.ravel()[idx], rho.ravel()[idx]
     for k in range(1, max_steps + 1):
-        alive = out < 0
-        if not alive.any():
+        if not idx.size:
             break
-        z = np.where(alive, z * (1 + rho * (1 - z)) ** 2, 0.0)
-        out[alive & (z > level)] = k
-    return out
+        z = z * (1 + r * (1 - z)) ** 2
+        gone = z > level
+        out[idx[gone]] = k
+        idx, z, r = idx[~gone], z[~gone], r[~gone]
+    return out.reshape(u0.shape)
 
 
 def one_mode_escape_time_law(excess: Any, quantile: float = 0.5) -> np.ndarray:
