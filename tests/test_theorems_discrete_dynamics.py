@@ -455,6 +455,8 @@ def test_one_mode_functions_validate_their_arguments():
         lt.theory.one_mode_two_cycle(0.9)
     with pytest.raises(ValueError, match="rho"):
         lt.theory.one_mode_orbit_diagram(np.array([-1.0]))
+    with pytest.raises(ValueError, match="u0"):
+        lt.theory.one_mode_orbit_diagram(np.array([1.0]), u0=-0.1)
     with pytest.raises(ValueError, match="n_average"):
         lt.theory.one_mode_orbit_diagram(np.array([1.0]), n_keep=10, n_average=5)
     with pytest.raises(ValueError, match="u0"):
