@@ -448,6 +448,8 @@ def test_distance_to_staircase_decays_like_one_over_delta():
     slope = np.polyfit(np.log(deltas), np.log(gaps), 1)[0]
     assert abs(slope + 1) < 0.05
     assert np.ptp(gaps * deltas) < 0.1 * (gaps * deltas).mean()
+    lower = eta / 3.0 * np.sum(1 / (2 * (1 + eta * sig) ** 2))   # the corollary's c_i, averaged over [0, 3]
+    assert np.all(gaps * deltas >= lower)
 
 
 def test_one_mode_functions_validate_their_arguments():
