@@ -407,7 +407,7 @@ def test_mode_map_at_eta_sigma_2_is_chebyshev_t3():
 def test_chebyshev_orbit_has_arcsine_statistics_and_exponent_ln3():
     """At eta sigma = 2: a long orbit is distributed with the arcsine density 1/(pi sqrt(1 - x^2)), x = 1 - z, and
     its Lyapunov exponent is ln 3 (computed from the conjugacy before iterating)."""
-    points, lyap = lt.theory.one_mode_orbit_diagram(np.array([2.0]), u0=0.01, n_transient=100,
+    points, lyap = lt.theory.one_mode_orbit_diagram(np.array([2.0]), z0=0.01, n_transient=100,
                                                     n_keep=200_000, n_average=200_000)
     assert abs(lyap[0] - np.log(3)) < 1e-3
     x = np.sort(1 - points[:, 0])
@@ -457,11 +457,11 @@ def test_one_mode_functions_validate_their_arguments():
         lt.theory.one_mode_two_cycle(0.9)
     with pytest.raises(ValueError, match="rho"):
         lt.theory.one_mode_orbit_diagram(np.array([-1.0]))
-    with pytest.raises(ValueError, match="u0"):
-        lt.theory.one_mode_orbit_diagram(np.array([1.0]), u0=-0.1)
+    with pytest.raises(ValueError, match="z0"):
+        lt.theory.one_mode_orbit_diagram(np.array([1.0]), z0=-0.1)
     with pytest.raises(ValueError, match="n_average"):
         lt.theory.one_mode_orbit_diagram(np.array([1.0]), n_keep=10, n_average=5)
-    with pytest.raises(ValueError, match="u0"):
+    with pytest.raises(ValueError, match="z0"):
         lt.theory.one_mode_escape_times(2.1, -0.5, 10)
     with pytest.raises(ValueError, match="quantile"):
         lt.theory.one_mode_escape_time_law(1e-3, quantile=1.0)

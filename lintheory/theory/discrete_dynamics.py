@@ -457,24 +457,24 @@ def _rho(value: Any) -> np.ndarray:
     return _positive("rho", value)
 
 
-def one_mode_map(u: Any, rho: Any) -> np.ndarray:
+def one_mode_map(z: Any, rho: Any) -> np.ndarray:
     """The one-mode map in units of its limit: :math:`F_\\rho(z) = z\\,(1 + \\rho(1 - z))^2`.
 
     With :math:`z = \\lambda w/\\sigma` and :math:`\\rho = \\eta\\sigma` this is :func:`mode_recursion`'s step
     :math:`w \\mapsto w(1 + \\eta(\\sigma - \\lambda w))^2`, whose fixed points become :math:`0`, :math:`1` and
     :math:`1 + 2/\\rho`. At :math:`\\rho = 2`, :math:`x = 1 - z` obeys :math:`x \\mapsto T_3(x) = 4x^3 - 3x`
-    (derived in this course, Chapter 4). ``u`` and ``rho`` (> 0) broadcast.
+    (derived in this course, Chapter 4). ``z`` and ``rho`` (> 0) broadcast.
     """
-    u, rho = as_array("u", u, finite=False), _rho(rho)
-    return u * (1 + rho * (1 - u)) ** 2
+    z, rho = as_array("z", z, finite=False), _rho(rho)
+    return z * (1 + rho * (1 - z)) ** 2
 
 
-def one_mode_orbit_diagram(rho: Any, *, u0: float = 0.01, n_transient: int = 2000, n_keep: int = 200,
+def one_mode_orbit_diagram(rho: Any, *, z0: float = 0.01, n_transient: int = 2000, n_keep: int = 200,
                            n_average: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Orbit (bifurcation) diagram and Lyapunov exponent of :func:`one_mode_map` for each :math:`\\rho`.
 
-    Iterates :math:`z_{k+1} = F_\\rho(z_k)` from ``u0`` for ``n_transient`` steps, keeps the next ``n_keep``
-    iterates (the attractor as seen from ``u0``) and estimates the Lyapunov exponent
+    Iterates :math:`z_{k+1} = F_\\rho(z_k)` from ``z0`` for ``n_transient`` steps, keeps the next ``n_keep``
+    iterates (the attractor as seen from ``z0``) and estimates the Lyapunov exponent
 
     .. math:: \\Lambda(\\rho) = \\frac1N\\sum_{k}\\ln|F_\\rho'(z_k)|,\\qquad
               F_\\rho'(z) = (1 + \\rho - \\rho z)(1 + \\rho - 3\\rho z),
@@ -489,7 +489,7 @@ def one_mode_orbit_diagram(rho: Any, *, u0: float = 0.01, n_transient: int = 200
     ----------
     rho : array_like, shape (R,)
         Values of :math:`\\eta\\sigma` (> 0).
-    u0 : float
+    z0 : float
         Starting point :math:`\\lambda w_0/\\sigma` (>= 0).
     n_transient, n_keep, n_average : int
         Steps discarded, points kept (``n_keep <= n_average``), steps averaged for the exponent.
@@ -501,14 +501,14 @@ def one_mode_orbit_diagram(rho: Any, *, u0: float = 0.01, n_transient: int = 200
         ``-inf`` where an iterate hits a critical point exactly (superattracting, e.g. :math:`\\rho = 1/2`).
     """
     rho = _rho(as_array("rho", rho, ndim=1))
-    u0 = float(as_array("u0", u0, ndim=0))
-    if u0 < 0:
-        raise ValueError(f"u0 must be non-negative, got {u0}")
+    z0 = float(as_array("z0", z0, ndim=0))
+    if z0 < 0:
+        raise ValueError(f"z0 must be non-negative, got {z0}")
     n_transient = check_int("n_transient", n_transient, minimum=0)
     n_keep = check_int("n_keep", n_keep, minimum=1)
     n_average = check_int("n_average", n_average, minimum=n_keep)
     bound = (1 + 2 / rho) * (1 + 1e-9)
-    z = np.full_like(rho, u0)
+    z = np.full_like(rho, z0)
     escaped = z > bound
     points = np.empty((n_keep, rho.size))
     total = np.zeros_like(rho)
@@ -551,23 +551,23 @@ def one_mode_two_cycle(rho: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (1 + rho - root) / (2 * rho), (1 + rho + root) / (2 * rho), 7 - 4 * rho - 2 * rho ** 2
 
 
-def one_mode_escape_times(rho: Any, u0: Any, max_steps: int, *, level: float = 1e3) -> np.ndarray:
+def one_mode_escape_times(rho: Any, z0: Any, max_steps: int, *, level: float = 1e3) -> np.ndarray:
     """First iteration at which an orbit of :func:`one_mode_map` exceeds ``level`` (``-1``: not within ``max_steps``).
 
-    Stores no trajectory, so many long orbits are cheap. ``rho`` (> 0) and ``u0`` (>= 0) broadcast.
+    Stores no trajectory, so many long orbits are cheap. ``rho`` (> 0) and ``z0`` (>= 0) broadcast.
 
     Returns
     -------
-    ndarray of int, the broadcast shape of ``rho`` and ``u0``
+    ndarray of int, the broadcast shape of ``rho`` and ``z0``
     """
-    rho, u0 = np.broadcast_arrays(_rho(rho), as_array("u0", u0))
-    if np.any(u0 < 0):
-        raise ValueError("u0 must be non-negative")
+    rho, z0 = np.broadcast_arrays(_rho(rho), as_array("z0", z0))
+    if np.any(z0 < 0):
+        raise ValueError("z0 must be non-negative")
     max_steps = check_int("max_steps", max_steps, minimum=0)
     level = check_positive("level", level)
-    out = np.where(u0 > level, 0, -1).ravel()
+    out = np.where(z0 > level, 0, -1).ravel()
     idx = np.flatnonzero(out < 0)                      # only the orbits still inside are iterated
-    z, r = u0.ravel()[idx], rho.ravel()[idx]
+    z, r = z0.ravel()[idx], rho.ravel()[idx]
     for k in range(1, max_steps + 1):
         if not idx.size:
             break
@@ -575,7 +575,7 @@ def one_mode_escape_times(rho: Any, u0: Any, max_steps: int, *, level: float = 1
         gone = z > level
         out[idx[gone]] = k
         idx, z, r = idx[~gone], z[~gone], r[~gone]
-    return out.reshape(u0.shape)
+    return out.reshape(z0.shape)
 
 
 def one_mode_escape_time_law(excess: Any, quantile: float = 0.5) -> np.ndarray:
