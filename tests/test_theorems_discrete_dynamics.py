@@ -363,3 +363,123 @@ def test_plateau_loss_gap_to_rrr(lam, sig):
         assert np.isclose(loss.value(plateau), loss.value(np.zeros_like(plateau)) - 0.5 * ratio[:r].sum())
         assert np.isclose(loss.value(plateau) - loss.value(rrr), predicted_gap, atol=1e-10)
         assert (predicted_gap > 1e-9) == (set(np.argsort(-ratio)[:r]) != set(range(r)))
+
+
+@pytest.mark.claim("thm-ch4-plateaus", kind="prediction", tol="1e-8 abs")
+def test_plateaus_are_strict_saddles_below_full_rank_and_the_minimum_at_full_rank():
+    """thm-ch4-plateaus (1): at the balanced factors of W^(r) the gradient vanishes; for r < d the Hessian has an
+    eigenvalue <= -sigma_{r+1} (the unused hidden unit turned towards mode r+1), for r = d it is positive semidefinite."""
+    lam, sig = np.array([1.0, 1.5, 2.0]), np.array([3.0, 2.0, 1.0])
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=0)
+    net, loss = lt.FullyConnected([3, 3, 3]), lt.SquaredLoss(X, Y)
+    for r in (1, 2, 3):
+        w = np.where(np.arange(3) < r, sig / lam, 0.0)
+        p = spectral_params(U, V, w)
+        grads = net.vjp(p, loss.grad(net.end_to_end(p)))
+        assert max(np.abs(g).max() for g in grads) < 1e-10
+        bound = -sig[r] if r < 3 else 0.0                   # the proof's direction, before the Hessian is computed
+        smallest = np.linalg.eigvalsh(lt.metrics.hessian(net, loss, p)).min()
+        assert smallest <= bound + 1e-8 if r < 3 else smallest >= -1e-8
+        assert np.isclose(smallest, bound, atol=1e-8)       # observed: the bound is the smallest eigenvalue
+
+
+def _rescaled_map(z, rho):
+    return z * (1 + rho * (1 - z)) ** 2
+
+
+@pytest.mark.claim("prop-ch4-period-doubling", kind="prediction", tol="1e-9 abs (cycle), 2e-3 abs (exponents)")
+def test_two_cycle_closed_form_and_its_loss_of_stability():
+    """The 2-cycle z = (1 + rho +- sqrt((rho-1)(rho+3)))/(2 rho), multiplier 7 - 4 rho - 2 rho^2, stable on
+    (1, sqrt5 - 1); the fixed point's exponent ln|1 - 2 rho| below 1 and the cycle's half log multiplier above."""
+    rho2 = np.sqrt(5.0) - 1                                  # predicted second period doubling
+    for rho in (1.05, 1.15, 1.2, 1.23):
+        root = np.sqrt((rho - 1) * (rho + 3))
+        zm, zp = (1 + rho - root) / (2 * rho), (1 + rho + root) / (2 * rho)
+        assert np.isclose(_rescaled_map(zm, rho), zp) and np.isclose(_rescaled_map(zp, rho), zm)
+        dF = lambda z: (1 + rho - rho * z) * (1 + rho - 3 * rho * z)
+        assert np.isclose(dF(zm) * dF(zp), 7 - 4 * rho - 2 * rho ** 2)
+        assert np.allclose(lt.theory.one_mode_two_cycle(rho), (zm, zp, 7 - 4 * rho - 2 * rho ** 2))
+    rhos = np.array([0.3, 0.8, 0.95, 1.1, 1.2, 1.23, rho2 + 0.005, rho2 + 0.03])
+    points, lyap = lt.theory.one_mode_orbit_diagram(rhos, n_transient=20_000, n_keep=64, n_average=64_000)
+    zm, zp, mult = lt.theory.one_mode_two_cycle(np.maximum(rhos, 1.0))
+    predicted = np.where(rhos < 1, np.log(np.abs(1 - 2 * rhos)), 0.5 * np.log(np.abs(mult)))
+    two = (rhos > 1) & (rhos < rho2)
+    assert np.allclose(lyap[~two & (rhos < 1)], predicted[~two & (rhos < 1)], atol=2e-3)
+    assert np.allclose(lyap[two], predicted[two], atol=2e-3)
+    for j in np.flatnonzero(two):                             # the attractor is the predicted cycle
+        assert np.allclose(np.sort(np.unique(points[:, j].round(9))), [zm[j], zp[j]], atol=1e-9)
+    for j in np.flatnonzero(rhos > rho2):                     # past sqrt5 - 1 the orbit has period 4, not 2
+        assert np.abs(points[2:, j] - points[:-2, j]).max() > 1e-3
+        assert np.abs(points[4:, j] - points[:-4, j]).max() < 1e-8
+
+
+@pytest.mark.claim("prop-ch4-chebyshev", kind="identity", tol="1e-14 abs")
+def test_mode_map_at_eta_sigma_2_is_chebyshev_t3():
+    x = np.linspace(-1, 1, 4001)
+    assert np.abs(1 - _rescaled_map(1 - x, 2.0) - (4 * x ** 3 - 3 * x)).max() < 1e-14
+    assert np.abs(1 - lt.theory.one_mode_map(1 - x, 2.0) - np.cos(3 * np.arccos(x))).max() < 1e-13
+
+
+@pytest.mark.claim("prop-ch4-chebyshev", kind="prediction", tol="1e-3 abs (exponent), 0.01 (KS distance)")
+def test_chebyshev_orbit_has_arcsine_statistics_and_exponent_ln3():
+    """At eta sigma = 2: a long orbit is distributed with the arcsine density 1/(pi sqrt(1 - x^2)), x = 1 - z, and
+    its Lyapunov exponent is ln 3 (computed from the conjugacy before iterating)."""
+    points, lyap = lt.theory.one_mode_orbit_diagram(np.array([2.0]), z0=0.01, n_transient=100,
+                                                    n_keep=200_000, n_average=200_000)
+    assert abs(lyap[0] - np.log(3)) < 1e-3
+    x = np.sort(1 - points[:, 0])
+    arcsine_cdf = 0.5 + np.arcsin(np.clip(x, -1, 1)) / np.pi
+    assert np.abs(arcsine_cdf - np.arange(1, x.size + 1) / x.size).max() < 0.01
+    uniform_cdf = (x + 1) / 2                              # a wrong density is rejected by the same check
+    assert np.abs(uniform_cdf - np.arange(1, x.size + 1) / x.size).max() > 0.05
+
+
+@pytest.mark.claim("conj-ch4-escape-law", kind="prediction", tol="8% rel (median over 4000 starts)")
+def test_escape_time_law_just_above_eta_sigma_2():
+    """Median escape time at eta sigma = 2 + eps is ln 2 * pi sqrt 3 / (2 sqrt eps), predicted from the hole's
+    arcsine mass before iterating; 4000 uniform starts in (0, 1) per eps."""
+    eps = np.array([1e-3, 1e-4, 1e-5])
+    predicted = np.log(2) * np.pi * np.sqrt(3) / (2 * np.sqrt(eps))
+    assert np.allclose(lt.theory.one_mode_escape_time_law(eps), predicted)
+    starts = np.random.default_rng(0).uniform(0.0, 1.0, 4000)
+    times = lt.theory.one_mode_escape_times(2 + eps[:, None], starts[None, :], 100_000)
+    assert np.all(times > 0)
+    median = np.median(times, axis=1)
+    assert np.allclose(median, predicted, rtol=0.08)
+    slope = np.polyfit(np.log(eps), np.log(median), 1)[0]
+    assert abs(slope + 0.5) < 0.03
+
+
+def _staircase_gap(delta, sig, eta, t_max):
+    n = int(t_max * delta / eta)
+    w = lt.theory.mode_recursion(sig, sig, eta, np.exp(-delta), n)
+    t = eta * np.arange(n + 1) / delta
+    return np.mean(np.abs(w - lt.theory.staircase_path(t, sig, sig, eta=eta)).sum(axis=1))
+
+
+@pytest.mark.claim("cor-ch4-staircase-rate", kind="prediction", tol="slope -1 +- 0.05")
+def test_distance_to_staircase_decays_like_one_over_delta():
+    sig, eta = np.array([2.0, 1.0, 0.5, 0.25]), 0.02
+    deltas = np.array([50.0, 100.0, 200.0, 400.0])
+    gaps = np.array([_staircase_gap(dl, sig, eta, 3.0) for dl in deltas])
+    slope = np.polyfit(np.log(deltas), np.log(gaps), 1)[0]
+    assert abs(slope + 1) < 0.05
+    assert np.ptp(gaps * deltas) < 0.1 * (gaps * deltas).mean()
+    lower = eta / 3.0 * np.sum(1 / (2 * (1 + eta * sig) ** 2))   # the corollary's c_i, averaged over [0, 3]
+    assert np.all(gaps * deltas >= lower)
+
+
+def test_one_mode_functions_validate_their_arguments():
+    with pytest.raises(ValueError, match="rho"):
+        lt.theory.one_mode_two_cycle(0.9)
+    with pytest.raises(ValueError, match="rho"):
+        lt.theory.one_mode_orbit_diagram(np.array([-1.0]))
+    with pytest.raises(ValueError, match="z0"):
+        lt.theory.one_mode_orbit_diagram(np.array([1.0]), z0=-0.1)
+    with pytest.raises(ValueError, match="n_average"):
+        lt.theory.one_mode_orbit_diagram(np.array([1.0]), n_keep=10, n_average=5)
+    with pytest.raises(ValueError, match="z0"):
+        lt.theory.one_mode_escape_times(2.1, -0.5, 10)
+    with pytest.raises(ValueError, match="quantile"):
+        lt.theory.one_mode_escape_time_law(1e-3, quantile=1.0)
+    assert lt.theory.one_mode_escape_times(2.1, 2e3, 10) == 0

@@ -24,7 +24,8 @@ from ..networks import Network, Params
 __all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
            "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
            "modified_loss_gradient", "half_time_bounds", "mode_invariant_interval", "mode_peak",
-           "mode_divergence_threshold", "effective_mode_sizes"]
+           "mode_divergence_threshold", "effective_mode_sizes", "one_mode_map", "one_mode_orbit_diagram",
+           "one_mode_two_cycle", "one_mode_escape_times", "one_mode_escape_time_law"]
 
 
 def _positive(name: str, value: Any) -> np.ndarray:
@@ -450,3 +451,159 @@ def effective_mode_sizes(params: Sequence[Any], U: Any, V: Any) -> np.ndarray:
             v = v - np.einsum("...hj,...j->...h", Q, np.einsum("...hj,...h->...j", Q, v))
         out[..., i] = np.sum(v ** 2, axis=-1)
     return out
+
+
+def _rho(value: Any) -> np.ndarray:
+    return _positive("rho", value)
+
+
+def one_mode_map(z: Any, rho: Any) -> np.ndarray:
+    """The one-mode map in units of its limit: :math:`F_\\rho(z) = z\\,(1 + \\rho(1 - z))^2`.
+
+    With :math:`z = \\lambda w/\\sigma` and :math:`\\rho = \\eta\\sigma` this is :func:`mode_recursion`'s step
+    :math:`w \\mapsto w(1 + \\eta(\\sigma - \\lambda w))^2`, whose fixed points become :math:`0`, :math:`1` and
+    :math:`1 + 2/\\rho`. At :math:`\\rho = 2`, :math:`x = 1 - z` obeys :math:`x \\mapsto T_3(x) = 4x^3 - 3x`
+    (derived in this course, Chapter 4). ``z`` and ``rho`` (> 0) broadcast.
+    """
+    z, rho = as_array("z", z, finite=False), _rho(rho)
+    return z * (1 + rho * (1 - z)) ** 2
+
+
+def one_mode_orbit_diagram(rho: Any, *, z0: float = 0.01, n_transient: int = 2000, n_keep: int = 200,
+                           n_average: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """Orbit (bifurcation) diagram and Lyapunov exponent of :func:`one_mode_map` for each :math:`\\rho`.
+
+    Iterates :math:`z_{k+1} = F_\\rho(z_k)` from ``z0`` for ``n_transient`` steps, keeps the next ``n_keep``
+    iterates (the attractor as seen from ``z0``) and estimates the Lyapunov exponent
+
+    .. math:: \\Lambda(\\rho) = \\frac1N\\sum_{k}\\ln|F_\\rho'(z_k)|,\\qquad
+              F_\\rho'(z) = (1 + \\rho - \\rho z)(1 + \\rho - 3\\rho z),
+
+    over the ``n_average`` steps after the transient. An orbit that exceeds the third fixed point
+    :math:`1 + 2/\\rho` increases to infinity (the step-size theorem of Chapter 4); its points and exponent are NaN
+    (with a relative margin of 1e-9 for round-off at :math:`\\rho = 2`, where the orbit touches it).
+    Closed forms to compare with: :math:`\\ln|1 - 2\\rho|` for :math:`\\rho < 1`, half the log of
+    :func:`one_mode_two_cycle`'s multiplier on the stable 2-cycle, :math:`\\ln 3` at :math:`\\rho = 2`.
+
+    Parameters
+    ----------
+    rho : array_like, shape (R,)
+        Values of :math:`\\eta\\sigma` (> 0).
+    z0 : float
+        Starting point :math:`\\lambda w_0/\\sigma` (>= 0).
+    n_transient, n_keep, n_average : int
+        Steps discarded, points kept (``n_keep <= n_average``), steps averaged for the exponent.
+
+    Returns
+    -------
+    points : ndarray, shape (n_keep, R)
+    lyapunov : ndarray, shape (R,)
+        ``-inf`` where an iterate hits a critical point exactly (superattracting, e.g. :math:`\\rho = 1/2`).
+    """
+    rho = _rho(as_array("rho", rho, ndim=1))
+    z0 = float(as_array("z0", z0, ndim=0))
+    if z0 < 0:
+        raise ValueError(f"z0 must be non-negative, got {z0}")
+    n_transient = check_int("n_transient", n_transient, minimum=0)
+    n_keep = check_int("n_keep", n_keep, minimum=1)
+    n_average = check_int("n_average", n_average, minimum=n_keep)
+    bound = (1 + 2 / rho) * (1 + 1e-9)
+    z = np.full_like(rho, z0)
+    escaped = z > bound
+    points = np.empty((n_keep, rho.size))
+    total = np.zeros_like(rho)
+    with np.errstate(divide="ignore"):
+        for k in range(n_transient + n_average):
+            if k >= n_transient:
+                total += np.log(np.abs((1 + rho - rho * z) * (1 + rho - 3 * rho * z)))
+                if k - n_transient < n_keep:
+                    points[k - n_transient] = z
+            z = np.where(escaped, 0.0, z * (1 + rho * (1 - z)) ** 2)
+            escaped |= z > bound
+    points[:, escaped] = np.nan
+    return points, np.where(escaped, np.nan, total / n_average)
+
+
+def one_mode_two_cycle(rho: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The period-2 orbit of :func:`one_mode_map` born at :math:`\\rho = 1`, and its multiplier.
+
+    .. math:: z_\\pm = \\frac{1 + \\rho \\pm \\sqrt{(\\rho - 1)(\\rho + 3)}}{2\\rho},\\qquad
+              F_\\rho'(z_+)F_\\rho'(z_-) = 7 - 4\\rho - 2\\rho^2 ,
+
+    the roots of :math:`\\rho^2z^2 - \\rho(1 + \\rho)z + 1`, the factor of :math:`F_\\rho(F_\\rho(z)) - z` that
+    vanishes at :math:`z = 1` when :math:`\\rho = 1`. The cycle is stable iff :math:`|7 - 4\\rho - 2\\rho^2| < 1`, i.e.
+    :math:`1 < \\rho < \\sqrt5 - 1`; at :math:`\\sqrt5 - 1` the multiplier crosses :math:`-1` and the period doubles
+    again (derived in this course, Chapter 4).
+
+    Parameters
+    ----------
+    rho : array_like
+        Values :math:`\\ge 1`.
+
+    Returns
+    -------
+    z_minus, z_plus, multiplier : ndarray
+    """
+    rho = as_array("rho", rho)
+    if np.any(rho < 1):
+        raise ValueError(f"rho must be at least 1 (the 2-cycle is born at rho = 1), got {rho}")
+    root = np.sqrt((rho - 1) * (rho + 3))
+    return (1 + rho - root) / (2 * rho), (1 + rho + root) / (2 * rho), 7 - 4 * rho - 2 * rho ** 2
+
+
+def one_mode_escape_times(rho: Any, z0: Any, max_steps: int, *, level: float = 1e3) -> np.ndarray:
+    """First iteration at which an orbit of :func:`one_mode_map` exceeds ``level`` (``-1``: not within ``max_steps``).
+
+    Stores no trajectory, so many long orbits are cheap. ``rho`` (> 0) and ``z0`` (>= 0) broadcast.
+
+    Returns
+    -------
+    ndarray of int, the broadcast shape of ``rho`` and ``z0``
+    """
+    rho, z0 = np.broadcast_arrays(_rho(rho), as_array("z0", z0))
+    if np.any(z0 < 0):
+        raise ValueError("z0 must be non-negative")
+    max_steps = check_int("max_steps", max_steps, minimum=0)
+    level = check_positive("level", level)
+    out = np.where(z0 > level, 0, -1).ravel()
+    idx = np.flatnonzero(out < 0)                      # only the orbits still inside are iterated
+    z, r = z0.ravel()[idx], rho.ravel()[idx]
+    for k in range(1, max_steps + 1):
+        if not idx.size:
+            break
+        z = z * (1 + r * (1 - z)) ** 2
+        gone = z > level
+        out[idx[gone]] = k
+        idx, z, r = idx[~gone], z[~gone], r[~gone]
+    return out.reshape(z0.shape)
+
+
+def one_mode_escape_time_law(excess: Any, quantile: float = 0.5) -> np.ndarray:
+    """Leading-order escape time of the one-mode map just above :math:`\\rho = \\eta\\sigma = 2`.
+
+    For :math:`\\rho = 2 + \\varepsilon` the orbit leaves :math:`[0, 1 + 2/\\rho]` through the hole
+    :math:`\\{F_\\rho > 1 + 2/\\rho\\}` around the critical point :math:`z_c = 1/2 + O(\\varepsilon)`, where
+    :math:`F_\\rho(z_c) - (1 + 2/\\rho) = (\\rho - 2)(2\\rho + 5)^2/(27\\rho) = \\tfrac32\\varepsilon + O(\\varepsilon^2)` and
+    :math:`F_\\rho'' = -12 + O(\\varepsilon)`: a hole of width :math:`\\sqrt\\varepsilon`. Under the invariant arcsine density
+    of :math:`\\rho = 2` (Chebyshev conjugacy, :math:`x = 1 - z`), whose value at :math:`x = 1/2` is :math:`2/(\\pi\\sqrt3)`, the
+    hole has mass :math:`\\mu = 2\\sqrt\\varepsilon/(\\pi\\sqrt3)`; escaping at rate :math:`\\mu` per step gives the ``quantile``
+
+    .. math:: k_q \\approx \\frac{-\\ln(1 - q)}{\\mu} = -\\ln(1 - q)\\,\\frac{\\pi\\sqrt3}{2\\sqrt\\varepsilon}
+              \\qquad(\\text{median: } 1.886/\\sqrt\\varepsilon) .
+
+    A heuristic of the open-system kind (hole size times invariant density), derived in this course
+    (Chapter 4) and checked numerically there, not proved.
+
+    Parameters
+    ----------
+    excess : array_like
+        :math:`\\varepsilon = \\eta\\sigma - 2` (> 0, small).
+    quantile : float
+        In (0, 1).
+    """
+    excess = _positive("excess", excess)
+    quantile = check_positive("quantile", quantile)
+    if quantile >= 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    mass = 2 * np.sqrt(excess) / (np.pi * np.sqrt(3))
+    return -np.log1p(-quantile) / mass
