@@ -49,7 +49,10 @@ The kernel is compiled on first use with ``cache=True``: numba stores it in ``$N
 that is set, else in ``lintheory/dynamics/__pycache__`` next to this file when that directory is writable, else
 in its user-wide cache directory (``~/.cache/numba``). If no cache location is writable (a read-only
 install and a read-only home), the kernel is compiled in memory, once per process. Compiling takes a few
-seconds; loading from the cache a fraction of a second.
+seconds; loading from the cache a fraction of a second. A cache numba cannot read (damaged, truncated)
+never crashes a run: the kernel's cache entry is cleared and the kernel recompiled, else compiled in
+memory, else the run takes the NumPy loop, each time with a ``RuntimeWarning`` naming the cache
+directory (:func:`_load_or_recompile`). A numba that fails to import counts as absent (:func:`available`).
 
 SGD's step uses the residual form on the minibatch, :math:`2c_BX_B^\\top(X_B\\theta - Y_B)` with
 :math:`c_B` the factor of :meth:`lintheory.Loss.subset` (:math:`O(bdm)`), and evaluates the full loss at
@@ -59,24 +62,42 @@ the record steps only, as the NumPy loop does.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+import warnings
+from typing import Any, Callable
 
 import numpy as np
 
 from . import minibatch
 from .trajectory import _TINY_LOSS, _descent_trajectory, _record_steps
 
-__all__ = ["available", "applies", "gradient_descent"]
+__all__ = ["available", "applies", "descend", "worth_it", "step_work"]
 
 _KERNEL: Any = None
 _CACHED: bool | None = None          # whether the loaded kernel uses numba's on-disk cache
+_NUMBA: str | None = None            # "" once numba imported, else why it did not ("not installed", ...)
+_FAILED: str | None = None           # the warning of a kernel that could not be built (then NumPy runs)
 
 _NORMALIZE_CODE = {None: 0, "loss": 1, "gradient": 2}
 
 
 def available() -> bool:
-    """Whether numba can be imported (without importing it)."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether numba imports. It is imported on the first call (once per process). An installed numba
+    that fails to import (e.g. built for another NumPy) counts as absent, with a ``RuntimeWarning``
+    saying why: ``backend="auto"`` then runs NumPy instead of crashing."""
+    global _NUMBA
+    if _NUMBA is None:
+        if importlib.util.find_spec("numba") is None:
+            _NUMBA = "numba is not installed (pip install 'lintheory[fast]' or numba)"
+        else:
+            try:
+                import numba  # noqa: F401
+                _NUMBA = ""
+            except Exception as err:    # ImportError, or anything its import raises
+                _NUMBA = (f"numba is installed but does not import ({type(err).__name__}: {err}); "
+                          "reinstall a numba built for this NumPy (pip install -U numba) or uninstall it")
+                warnings.warn(f"lintheory: {_NUMBA}. The compiled loop is off: every run uses the NumPy "
+                              "loop", RuntimeWarning, stacklevel=2)
+    return _NUMBA == ""
 
 
 def loaded() -> bool:
@@ -84,8 +105,7 @@ def loaded() -> bool:
     return _KERNEL is not None
 
 
-def reason_not_applicable(net: Any, loss: Any, normalize: Any = None) -> str | None:
-    """Why the compiled loop cannot run this problem, or ``None`` when it can."""
+def _reason_by_type(net: Any, loss: Any, normalize: Any) -> str | None:
     from ..losses import SquaredLoss
     from ..networks import Diagonal, FullyConnected, Residual
 
@@ -96,9 +116,15 @@ def reason_not_applicable(net: Any, loss: Any, normalize: Any = None) -> str | N
         return f"the compiled loop supports SquaredLoss only, not {type(loss).__name__}"
     if normalize not in _NORMALIZE_CODE:
         return f"the compiled loop does not support normalize={normalize!r}"
-    if not available():
-        return "numba is not installed (pip install 'lintheory[fast]' or numba)"
     return None
+
+
+def reason_not_applicable(net: Any, loss: Any, normalize: Any = None) -> str | None:
+    """Why the compiled loop cannot run this problem, or ``None`` when it can."""
+    reason = _reason_by_type(net, loss, normalize)
+    if reason is None and not available():
+        return _NUMBA
+    return reason
 
 
 def applies(net: Any, loss: Any, normalize: Any = None) -> bool:
@@ -107,7 +133,8 @@ def applies(net: Any, loss: Any, normalize: Any = None) -> bool:
 
 
 def _build() -> Any:
-    """Compile (or load from numba's cache) the kernel; once per process."""
+    """The kernel's numba dispatcher (compiled or loaded from numba's cache at its first call); once
+    per process."""
     global _KERNEL, _CACHED
     if _KERNEL is not None:
         return _KERNEL
@@ -121,6 +148,73 @@ def _build() -> Any:
         _CACHED = False
     _KERNEL = kernel
     return kernel
+
+
+def _ready(args: tuple) -> Any:
+    """The kernel, compiled or loaded for the types of ``args``; ``None`` when it cannot be built (a
+    warning says why, and the caller runs NumPy). Later calls with the same types reuse it."""
+    global _KERNEL, _CACHED, _FAILED
+    if _FAILED is not None:
+        warnings.warn(_FAILED, RuntimeWarning, stacklevel=3)
+        return None
+    import numba
+
+    sig = tuple(numba.typeof(a) for a in args)
+    kernel, in_memory = _load_or_recompile(_build(), sig, lambda: numba.njit(cache=False, nogil=True)(_kernel_py))
+    if kernel is None:
+        _KERNEL, _FAILED = None, in_memory
+        warnings.warn(_FAILED, RuntimeWarning, stacklevel=3)
+        return None
+    if in_memory:
+        _KERNEL, _CACHED = kernel, False
+    return kernel
+
+
+def _load_or_recompile(kernel: Any, sig: tuple, fresh: Callable[[], Any]) -> tuple[Any, Any]:
+    """Compile ``kernel`` (a numba dispatcher with ``cache=True``) for ``sig``, loading it from numba's
+    on-disk cache when there. A cache that cannot be read (damaged, truncated, written by something
+    else: numba raises ``UnpicklingError``, ``EOFError``, ...) must not crash the run. Then
+
+    1. this kernel's cache index is cleared (numba's ``flush``, which writes an empty index) and the
+       kernel recompiled, which writes a fresh cache entry: returns ``(kernel, False)``;
+    2. failing that (e.g. the cache cannot be written), ``fresh()``, a dispatcher without cache, is
+       compiled in memory: returns ``(that dispatcher, True)``;
+    3. failing that: returns ``(None, message)``.
+
+    Every case but the first try warns (``RuntimeWarning``), naming the cache directory and how to
+    clear it.
+    """
+    try:
+        kernel.compile(sig)
+        return kernel, False
+    except Exception as err:            # numba's cache loader and compiler raise many kinds
+        first = f"{type(err).__name__}: {err}"
+    cache = getattr(kernel, "_cache", None)
+    where = getattr(cache, "cache_path", None) or "numba's cache directory"
+    index = getattr(getattr(cache, "_cache_file", None), "_index_name", "")
+    files = (f"{index} and the {index[:-len('.nbi')]}.*.nbc files" if index.endswith(".nbi")
+             else "lintheory's .nbi and .nbc files")
+    clear = (f"To clear the cache, delete {files} in {where} (or set NUMBA_CACHE_DIR to an empty "
+             "directory)")
+    head = f"lintheory: the compiled loop could not be loaded from numba's cache in {where} ({first})"
+    try:
+        cache.flush()
+        kernel.compile(sig)
+        warnings.warn(f"{head}; its cache entry was cleared and the loop recompiled into it",
+                      RuntimeWarning, stacklevel=4)
+        return kernel, False
+    except Exception as err:
+        second = f"{type(err).__name__}: {err}"
+    try:
+        kernel = fresh()
+        kernel.compile(sig)
+        warnings.warn(f"{head}, nor recompiled into it ({second}); the loop was compiled in memory for "
+                      f"this process. {clear}", RuntimeWarning, stacklevel=4)
+        return kernel, True
+    except Exception as err:
+        third = f"{type(err).__name__}: {err}"
+    return None, (f"{head}, nor recompiled ({second}; in memory: {third}): runs use the NumPy loop "
+                  f"(the same results to round-off, slower). {clear}")
 
 
 # Coverage: numba runs the kernel below as machine code, which coverage.py cannot trace, so it is
@@ -399,13 +493,13 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     """The compiled twin of :func:`lintheory.gradient_descent` (``block`` None) and of
     :func:`lintheory.stochastic_gradient_descent` (``block(start)``: the chunk of minibatch indices of
     :func:`lintheory.dynamics.minibatch._minibatch_blocks`, read chunk by chunk as the NumPy loop reads them).
-    Arguments are already validated by the caller."""
+    Arguments are already validated by the caller. Returns ``None`` when the kernel cannot be built
+    (:func:`_ready` warned why; ``block`` was not called): the caller then runs the NumPy loop."""
     from ..networks import Diagonal, FullyConnected
 
     reason = reason_not_applicable(net, loss, normalize)
     if reason is not None:
         raise ValueError(f"backend='compiled' cannot run this problem: {reason}")
-    kernel = _build()
     batch = net.batch_shape(params)
     B = int(np.prod(batch)) if batch else 1
     shapes = [tuple(s) for s in net.shapes]
@@ -445,8 +539,12 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
              float(np.sum(Y * Y)), float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
              _TINY_LOSS, int(n_steps))
     records = (rec_at, bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
+    empty = np.empty((0, B, 0), dtype=np.int64)
+    kernel = _ready((P, Pprev, *fixed, 0, int(n_steps), 0, empty, 0.0, *records))   # SGD's calls: same types
+    if kernel is None:                          # could not be built (warned): the caller runs NumPy
+        return None
     if block is None:                           # gradient descent: one call for the whole run
-        kernel(P, Pprev, *fixed, 0, int(n_steps), 0, np.empty((0, B, 0), dtype=np.int64), 0.0, *records)
+        kernel(P, Pprev, *fixed, 0, int(n_steps), 0, empty, 0.0, *records)
     else:                                       # SGD: one call per chunk of minibatch indices
         cB = 0.0
         for k0 in range(0, max(n_steps, 1), minibatch._SGD_CHUNK):
@@ -455,7 +553,7 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
                 idx = np.ascontiguousarray(block(k0), dtype=np.int64).reshape(k1 - k0, B, -1)
                 cB = float(loss._take(idx[0, 0]).c)         # the minibatch factor of Loss.subset
             else:                                           # n_steps = 0: only the initial state
-                idx = np.empty((0, B, 0), dtype=np.int64)
+                idx = empty
             kernel(P, Pprev, *fixed, k0, k1, int(np.searchsorted(rec_at, k0)), idx, cB, *records)
             if np.all(diverged >= 0):           # every member frozen: no more minibatches are drawn
                 break
@@ -499,14 +597,16 @@ def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normal
              batch_size: int | None = None) -> bool:
     """The choice of ``backend="auto"``: the compiled loop applies and is expected to be faster.
 
-    Compiled when numba is installed, the pair is supported, ``n_steps`` times the batch size is at
-    least 500, and :func:`step_work` is at most 100000 for a scalar output or 20000 for a vector output
-    (the break-even measured by ``benchmarks/bench_dispatch.py``).
+    Compiled when the pair is supported, ``n_steps`` times the batch size is at least 500,
+    :func:`step_work` is at most 100000 for a scalar output or 20000 for a vector output (the
+    break-even measured by ``benchmarks/bench_dispatch.py``), and numba imports (checked last, so that
+    a short run never imports it).
     """
-    if not applies(net, loss, normalize):
+    if _reason_by_type(net, loss, normalize) is not None:
         return False
     batch = net.batch_shape(params)
     if n_steps * (int(np.prod(batch)) if batch else 1) < _AUTO_MIN_WORK:
         return False
     scalar = len(net.theta_shape) == 1 or int(np.prod(net.theta_shape[1:])) == 1
-    return step_work(net, loss, params, batch_size) <= (_AUTO_MAX_WORK_SCALAR if scalar else _AUTO_MAX_WORK_VECTOR)
+    limit = _AUTO_MAX_WORK_SCALAR if scalar else _AUTO_MAX_WORK_VECTOR
+    return step_work(net, loss, params, batch_size) <= limit and available()   # numba imported last

@@ -89,11 +89,13 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
         raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
     check_choice("backend", backend, ("auto", "numpy", "compiled"))
     batch = net.batch_shape(params)
-    if backend != "numpy":                      # the compiled twin of the loop below (same Trajectory)
-        if backend == "compiled" or compiled.worth_it(net, loss, params, n_steps, normalize, batch_size):
-            return compiled.descend(net, loss, params, step, n_steps, record_every, normalize,
-                                     keep_params, None if blocks is None else blocks(batch))
-    indices = None if blocks is None else _step_reader(blocks(batch))     # SGD: step k's minibatch
+    block = None if blocks is None else blocks(batch)      # SGD: the chunks of minibatch indices
+    if backend == "compiled" or (backend == "auto" and compiled.worth_it(net, loss, params, n_steps,
+                                                                          normalize, batch_size)):
+        run = compiled.descend(net, loss, params, step, n_steps, record_every, normalize, keep_params, block)
+        if run is not None:                     # None: the kernel could not be built (it warned)
+            return run
+    indices = None if block is None else _step_reader(block)     # SGD: step k's minibatch
     steps = _record_steps(n_steps, record_every)
     T = steps.size
     rec_theta = np.full((T,) + batch + net.theta_shape, np.nan)
