@@ -522,8 +522,8 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
         rows = np.full(len(shapes), net.d, dtype=np.int64)
         cols = np.ones(len(shapes), dtype=np.int64)
         T = np.zeros((1, 1))
-    Sig = X.T @ X
-    XtY = X.T @ Y
+    with np.errstate(over="ignore", invalid="ignore"):     # huge data: inf, as the NumPy loop sees it
+        Sig, XtY, yy = X.T @ X, X.T @ Y, float(np.sum(Y * Y))
     xnorm = float(np.max(np.sum(np.abs(X), axis=1)))
     ymax = float(np.max(np.abs(Y)))
     steps = _record_steps(n_steps, record_every)
@@ -536,7 +536,7 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     diverged = np.full(B, -1, dtype=np.int64)
     last = np.zeros(B, dtype=np.int64)
     fixed = (kind, off, rows, cols, np.ascontiguousarray(T, dtype=np.float64), X, Y, Sig, XtY,
-             float(np.sum(Y * Y)), float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
+             yy, float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
              _TINY_LOSS, int(n_steps))
     records = (rec_at, bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
     empty = np.empty((0, B, 0), dtype=np.int64)
