@@ -31,7 +31,7 @@ import numpy as np
 
 import lintheory as lt
 from lintheory import _compiled
-from lintheory.dynamics import _SGD_CHUNK, _member_generators, _minibatch_blocks, _minibatch_indices
+from lintheory.dynamics.minibatch import _SGD_CHUNK, _member_generators, _minibatch_blocks, _minibatch_indices
 from _common import best_time, discrepancy, first_time, sig
 
 N, D, ALPHA, B, LR, STEPS, SEED = 14, 40, 0.2, 2, 0.1, 2000, 0

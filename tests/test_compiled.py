@@ -416,7 +416,7 @@ def _sgd_pair(problem, b, replace, chunk, seed, step_factor: float = 1.0, backen
     kw = dict(batch_size=b, replace=replace, seed=seed, record_every=record_every, normalize=normalize,
               keep_params=keep)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("lintheory.dynamics._SGD_CHUNK", chunk)
+        mp.setattr("lintheory.dynamics.minibatch._SGD_CHUNK", chunk)
         return [lt.stochastic_gradient_descent(net, loss, params, step * step_factor, n_steps, backend=be, **kw)
                 for be in backends]
 
@@ -440,7 +440,7 @@ def test_compiled_sgd_matches_numpy_on_every_record(case):
         assert own > TOL, f"compiled deviates by {dev:.3g}; the reference moves by only {own:.3g}"
         net, loss, params, _, step, n_steps, _, normalize, _ = problem
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr("lintheory.dynamics._SGD_CHUNK", chunk)
+            mp.setattr("lintheory.dynamics.minibatch._SGD_CHUNK", chunk)
             per_step = every_step_deviation(net, loss, params, step, n_steps, normalize,
                                             dict(batch_size=b, seed=seed, replace=replace))
         assert per_step <= TOL, f"a compiled step differs from the reference's step by {per_step:.3g}"

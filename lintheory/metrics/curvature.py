@@ -15,7 +15,7 @@ __all__ = ["hvp", "hessian", "sharpness"]
 
 def _check(net: Any, loss: Any, params: Sequence[Any]) -> Params:
     """The net/loss pair must agree and the point must be finite (a NaN point has no curvature)."""
-    from ..dynamics import _check_pair        # late import: dynamics imports the networks too
+    from ..dynamics.trajectory import _check_pair    # late import: dynamics imports the networks too
     return _check_pair(net, loss, params)
 
 
