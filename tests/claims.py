@@ -10,4 +10,6 @@ from __future__ import annotations
 UNCHECKED: dict[str, str] = {
     "thm-ch2b-glrl": "informal statement of Li, Luo, Lyu (2021) from the abstract; their counterexample's construction "
                      "is in the paper's text, which could not be read here (branch ch2bc)",
+    "thm-ch2c-nacson": "informal statement of Nacson et al. (2022) from the abstract; its step-size effect needs "
+                       "non-centered data, and chapter 2c's data are centered Gaussian (branch ch2bc)",
 }
