@@ -196,3 +196,11 @@ def test_razin_cohen_determinant_sign_is_kept_and_decides_the_outcome():
     assert pos.theta[-1, 0, 0] > 10 and pos.loss[-1] > 1e-12
     assert neg.loss[-1] < 1e-20
     assert abs(lt.metrics.schatten_norm(neg.theta[-1], 1) - 2.0) < 1e-3
+
+
+def test_dual_exponent_refuses_degenerate_programs():
+    """A tie for the largest weight leaves a zero reduced cost off the support: no single exponent."""
+    with pytest.raises(ValueError, match="degenerate"):
+        lt.theory.commuting_dual_exponent(np.array([[1.0, 1.0, 0.5]]), [1.0])
+    with pytest.raises(ValueError, match="no PSD interpolator"):
+        lt.theory.commuting_dual_exponent(np.array([[1.0, 0.5]]), [-1.0])

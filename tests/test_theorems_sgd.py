@@ -231,3 +231,16 @@ def test_shrinkage_follows_the_loss_integral_law(b):
     u, v = run.final_params
     measured = np.log(alpha / np.sqrt(u * u - v * v)).mean(axis=1)
     assert abs(law.mean() - measured.mean()) < 0.05 * measured.mean(), (law.mean(), measured.mean())
+
+
+def test_step_size_bias_validates_its_arguments():
+    X, y, _ = _section_problem()
+    assert lt.theory.minibatch_variance_factor(14, 2, replace=True) == 0.5
+    with pytest.raises(ValueError, match="batch_size"):
+        lt.theory.minibatch_variance_factor(14, 15)
+    with pytest.raises(ValueError, match="theta"):
+        lt.theory.expected_gain_rate(X, y, np.zeros(39), 1)
+    with pytest.raises(ValueError, match="step"):
+        lt.theory.loss_integral_gain(X, 1.0, 0.0, 1)
+    with pytest.raises(ValueError, match="alpha"):
+        lt.theory.mirror_gap(X, y, np.zeros(40), 0.0)
