@@ -86,7 +86,8 @@ def loss_integral_gain(X: Any, loss_integral: Any, step: float, batch_size: int,
     """The noise part of the shrinkage as a loss integral: :math:`\\eta\\,c_b\\,(X^\\top X/n)_{jj}\\,S_L`.
 
     With :math:`S_L = \\eta\\sum_k\\mathcal L(\\theta_k)` (the time integral of the loss along the run) and the
-    decoupling :math:`\\frac1n\\sum_ix_{ij}^2r_i^2 \\approx (X^\\top X/n)_{jj}\\cdot2\\mathcal L`, the variance term of
+    decoupled per-sample variance :math:`\\frac1n\\sum_ix_{ij}^2r_i^2 - (\\nabla_j\\mathcal L)^2 \\approx
+    (X^\\top X/n)_{jj}\\cdot2\\mathcal L` (as if :math:`x_{ij}^2` and :math:`r_i^2` were uncorrelated), the variance term of
     :func:`expected_gain_rate` summed over the steps gives this; it is the form of the law of Pesme et al. (2021)
     for stochastic gradient flow, where the effective scale is :math:`\\alpha\\exp(-c\\,\\eta\\int\\mathcal L)`
     (informal reading of their abstract: the slower the loss converges, the stronger the bias).
