@@ -10,6 +10,8 @@ from __future__ import annotations
 UNCHECKED: dict[str, str] = {
     "conj-ch2b-gunasekar": "a conjecture, stated to show what fails: it is false in general, and the section checks a "
                            "counterexample (thm-ch2b-razin) in its cells rather than the conjecture",
-    "thm-ch2b-razin": "shown in the section's cells on one completion run (the sign of det W(t) and the growth of the "
-                      "norms); no theorem test yet",
+    "thm-ch2b-glrl": "informal statement of Li, Luo, Lyu (2021) from the abstract; their counterexample's construction "
+                     "is in the paper's text, which could not be read here (branch ch2bc)",
+    "thm-ch2c-nacson": "informal statement of Nacson et al. (2022) from the abstract; its step-size effect needs "
+                       "non-centered data, and chapter 2c's data are centered Gaussian (branch ch2bc)",
 }

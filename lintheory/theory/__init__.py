@@ -22,3 +22,8 @@ from . import low_rank  # noqa: E402
 from .low_rank import *  # noqa: F401,F403,E402
 
 __all__ += low_rank.__all__
+
+from . import step_size_bias  # noqa: E402
+from .step_size_bias import *  # noqa: F401,F403,E402
+
+__all__ += step_size_bias.__all__

@@ -16,7 +16,7 @@ from scipy.optimize import linprog
 from .._validation import as_array, check_int, check_rows
 
 __all__ = ["min_nuclear_norm", "min_trace_diagonal", "single_measurement_limit",
-           "commuting_error_exponent", "singular_value_velocity"]
+           "commuting_error_exponent", "commuting_dual_exponent", "singular_value_velocity"]
 
 
 def _check_sensing(A: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -152,6 +152,60 @@ def commuting_error_exponent(a: Any) -> float:
     if a.size < 2 or not a[-1] > 0 or not a[0] > a[1]:
         raise ValueError("a needs at least two positive entries and a unique largest one")
     return float(2 * (1 - a[1] / a[0]))
+
+
+def commuting_dual_exponent(a: Any, y: Any, *, tol: float = 1e-9) -> tuple[float, np.ndarray]:
+    """Rate of the commuting limit for several diagonal measurements, from the dual of the linear program.
+
+    For :math:`A_i = \\diag(a_i)` gradient flow on :math:`\\theta = UU^\\top` from :math:`U(0) = \\alpha I`
+    keeps ``U`` diagonal, and :math:`x = \\diag\\theta` obeys :math:`\\dot x_j = -\\tfrac4n x_j\\,(D^\\top r)_j`,
+    so :math:`x_j(\\infty) = \\alpha^2\\exp(a_j^\\top s)` with one vector :math:`s\\in\\mathbb{R}^n` (column
+    :math:`a_j` of ``D``). If the linear program :math:`\\min\\{\\mathbf 1^\\top x: Dx = y,\\ x\\ge0\\}` has a
+    unique, non-degenerate solution :math:`x^\\star` (support :math:`S` of size ``n``, :math:`D_S`
+    invertible) and a dual optimum :math:`\\lambda^\\star` (:math:`a_j^\\top\\lambda^\\star = 1` on
+    :math:`S`) with strict complementarity (:math:`a_j^\\top\\lambda^\\star < 1` off :math:`S`), then
+    :math:`s = \\lambda^\\star\\log(1/\\alpha^2) + O(1)` and
+
+    .. math:: \\|\\theta_\\infty(\\alpha) - \\diag(x^\\star)\\| = \\Theta(\\alpha^{p}),\\qquad
+              p = 2\\min_{j\\notin S}\\bigl(1 - a_j^\\top\\lambda^\\star\\bigr).
+
+    For one measurement, :math:`\\lambda^\\star = 1/a_{(1)}` and ``p`` is
+    :func:`commuting_error_exponent`. Derived in this course (mathC review, item 9); the dual variables are
+    the limits of :math:`s/\\log(1/\\alpha^2)`, as in Gunasekar et al.'s (2017) proof of the commuting case.
+
+    Parameters
+    ----------
+    a : array_like, shape (n, d)
+        The diagonals of the measurement matrices (rows).
+    y : array_like, shape (n,)
+    tol : float
+        Entries of :math:`x^\\star` above ``tol`` form the support.
+
+    Returns
+    -------
+    p : float
+        The predicted exponent.
+    lam : ndarray, shape (n,)
+        The dual optimum :math:`\\lambda^\\star`.
+
+    Raises
+    ------
+    ValueError
+        If the program is infeasible, or degenerate (support size not ``n``, or an off-support
+        :math:`a_j^\\top\\lambda^\\star \\ge 1 - \\mathrm{tol}`): then the exponent is not given by this formula.
+    """
+    a = as_array("a", a, ndim=2)
+    y = check_rows("y", as_array("y", y, ndim=1), a.shape[0], "value per row of a")
+    res = linprog(np.ones(a.shape[1]), A_eq=a, b_eq=y, bounds=(0, None), method="highs")
+    if res.status != 0:
+        raise ValueError(f"no PSD interpolator with these diagonal measurements: {res.message}")
+    lam = np.asarray(res.eqlin.marginals, dtype=float)     # HiGHS: y^T lam is the optimum
+    support = res.x > tol
+    slack = 1 - a.T @ lam
+    if support.sum() != a.shape[0] or np.any(slack[~support] <= tol):
+        raise ValueError("the linear program is degenerate (support size differs from the number of measurements, "
+                         "or a zero reduced cost off the support): no single exponent")
+    return float(2 * slack[~support].min()), lam
 
 
 def singular_value_velocity(theta: Any, grad: Any, depth: int) -> tuple[np.ndarray, np.ndarray]:
