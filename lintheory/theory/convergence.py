@@ -11,7 +11,7 @@ Functions accept leading batch (or time) axes on ``W1`` and ``W2``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -105,7 +105,10 @@ def imbalance_rate_bound(X: Any, W1: Any, W2: Any, *, normalization: str = "half
     with :math:`D_1` the reduced imbalance (see ``reduced_imbalance``), :math:`\\lambda_k` the ``k``-th
     largest eigenvalue and :math:`\\kappa` the loss factor (``1/n`` in the course's convention, 1 in the
     paper's). Computed at the initialization, ``c`` holds for all times since :math:`D_1` is conserved.
-    Source: Min et al. (2021), the imbalance-based rate; the inequality is derived here (Weyl).
+    Source: Min et al. (ICML 2021), Theorem 1 (= Corollary 4 of the extended version), whose loss is
+    :math:`\\tfrac12\\|E\\|_F^2` and whose :math:`\\lambda_r(\\Sigma_x)` is :math:`\\lambda_{\\min}(XX^\\top)`
+    (``normalization="half_sum"`` gives their :math:`\\lambda_r(\\Sigma_x)c`); the proof used in the course
+    (Weyl) is derived independently and agrees with theirs (their App. C).
 
     Parameters
     ----------
@@ -437,3 +440,196 @@ def balanced_end_to_end_velocity(X: Any, Y: Any, theta: Any, *, normalization: s
 
 
 __all__ += ["combined_rate_bound", "end_to_end_velocity", "balanced_end_to_end_velocity"]
+
+
+def gd_drift_limit(t: Any, grads: Sequence[Any]) -> float:
+    """Predicted :math:`\\eta \\to 0` limit of (total imbalance drift of gradient descent)/:math:`\\eta`.
+
+    Summing the exact one-step identity of :func:`gd_imbalance_increment` over the steps of a run to time
+    :math:`T = K\\eta`, the drift divided by :math:`\\eta` is a Riemann sum that tends, as :math:`\\eta \\to 0`
+    along the gradient-flow trajectory, to
+
+    .. math:: \\Big\\|\\int_0^T \\big(G_1G_1^\\top - G_2^\\top G_2\\big)\\,dt\\Big\\|_2
+              = \\Big\\|\\int_0^T \\big(G_U^\\top G_U - G_V^\\top G_V\\big)\\,dt\\Big\\|_2 ,
+
+    evaluated here by the trapezoidal rule on the flow's gradients. Derived in this course.
+
+    Parameters
+    ----------
+    t : array_like, shape (T,)
+        Increasing times of the gradient-flow trajectory, from 0 to the final time.
+    grads : sequence of two ndarrays
+        ``[G1, G2]`` along the flow, with shapes ``(T, h, d)`` and ``(T, m, h)``.
+
+    Returns
+    -------
+    float
+        The spectral norm of the integral.
+    """
+    t = as_array("t", t, ndim=1)
+    if t.size < 2 or np.any(np.diff(t) <= 0):
+        raise ValueError("t must be increasing with at least 2 points")
+    if len(grads) != 2:
+        raise ValueError(f"grads must hold the two layer gradients [G1, G2], got {len(grads)} arrays")
+    G1, G2 = (np.asarray(g, dtype=float) for g in grads)
+    if G1.ndim != 3 or G2.ndim != 3 or G1.shape[0] != t.size or G2.shape[0] != t.size:
+        raise ValueError(f"grads must have shapes ({t.size}, h, d) and ({t.size}, m, h), got {G1.shape}, {G2.shape}")
+    rate = G1 @ np.swapaxes(G1, -1, -2) - np.swapaxes(G2, -1, -2) @ G2
+    w = np.diff(t)
+    integral = np.tensordot(w, 0.5 * (rate[1:] + rate[:-1]), axes=1)
+    return float(np.linalg.norm(integral, 2))
+
+
+class WidthReduction(NamedTuple):
+    """An exact reduction of a wide two-layer network to width ``n + m`` (see :func:`reduce_width`).
+
+    Fields: ``X`` the reduced data :math:`X\\Phi_1` ``(n, n)``; ``params`` the reduced layers ``[B^T W_1 Phi_1, W_2 B]``,
+    shapes ``(..., k, n)`` and ``(..., m, k)``; ``row_basis`` :math:`\\Phi_1` ``(d, n)``; ``null_part``
+    :math:`\\Phi_2\\Phi_2^\\top W_1(0)^\\top B` ``(..., d, k)``, the frozen null-space part of the first layer.
+    """
+
+    X: np.ndarray
+    params: list
+    row_basis: np.ndarray
+    null_part: np.ndarray
+
+    def end_to_end(self, W1: Any, W2: Any) -> np.ndarray:
+        """End-to-end predictor ``(..., d, m)`` of the full network from reduced layers ``W1 (..., k, n)``, ``W2 (..., m, k)``."""
+        W2t = np.swapaxes(np.asarray(W2, dtype=float), -1, -2)
+        return self.row_basis @ np.swapaxes(np.asarray(W1, dtype=float), -1, -2) @ W2t + self.null_part @ W2t
+
+
+def reduce_width(X: Any, W1: Any, W2: Any) -> WidthReduction:
+    """Exact reduction of gradient flow or descent on a two-layer net of any width ``h`` to width ``n + m``.
+
+    Every gradient of the loss keeps the hidden-layer vectors of :math:`U_1 = \\Phi_1^\\top W_1^\\top` and
+    :math:`V = W_2` in the span :math:`S \\subset \\R^h` of their initial rows (:math:`\\dot U_1 \\propto EV`,
+    :math:`\\dot V \\propto E^\\top X U`), and :math:`U_2` never moves. With :math:`B` an orthonormal basis of
+    :math:`S` (``h x k``, :math:`k \\le n + m`), the network ``[B^T W_1 Phi_1, W_2 B]`` on the data :math:`X\\Phi_1`
+    has the same losses at every time or step, for gradient flow and for gradient descent with any step, and
+
+    .. math:: \\theta(t) = \\Phi_1\\tilde\\theta(t) + \\Phi_2\\Phi_2^\\top W_1(0)^\\top B\\,\\tilde W_2(t)^\\top .
+
+    Derived in this course (the invariance of :math:`S` is the structure behind Min et al. 2021, eq. (7)).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    W1 : ndarray, shape (..., h, d)
+    W2 : ndarray, shape (..., m, h)
+
+    Returns
+    -------
+    WidthReduction
+        Reduced data, reduced initial layers (width ``k = n + m``, padded with zero columns of ``B`` if the rows are
+        dependent), the basis :math:`\\Phi_1` and the null-space map; ``.end_to_end(W1r, W2r)`` rebuilds :math:`\\theta`.
+    """
+    X, _, Vt = _check_X(X)
+    W1, W2 = _check_layers(X, W1, W2)
+    n, m, h = X.shape[0], W2.shape[-2], W1.shape[-2]
+    if h < n + m:
+        raise ValueError(f"the width h = {h} must be at least n + m = {n + m} for a reduction")
+    Phi1, Phi2 = Vt[:n].T, Vt[n:].T
+    A = np.concatenate([W1 @ Phi1, np.swapaxes(W2, -1, -2)], axis=-1)      # (..., h, n + m): spans S
+    B = np.linalg.qr(A)[0]                                                   # (..., h, n + m)
+    Bt = np.swapaxes(B, -1, -2)
+    params = [Bt @ W1 @ Phi1, W2 @ B]
+    null_part = Phi2 @ (Phi2.T @ np.swapaxes(W1, -1, -2)) @ B
+    return WidthReduction(X @ Phi1, params, Phi1, null_part)
+
+
+__all__ += ["gd_drift_limit", "WidthReduction", "reduce_width"]
+
+
+def random_width_reduction(X: Any, h: int, m: int, std: float, *, seed: Any = None,
+                           batch: int | tuple[int, ...] = ()) -> WidthReduction:
+    """The width reduction of :func:`reduce_width` for i.i.d. :math:`\\mathcal N(0, \\text{std}^2)` layers, sampled at cost independent of ``h``.
+
+    For :math:`W_1` (``h x d``) and :math:`W_2` (``m x h``) with i.i.d. Gaussian entries, the columns of
+    :math:`G = [W_1\\Phi_1,\\ W_2^\\top]` (``h x k``, :math:`k = n + m`) and :math:`W_1\\Phi_2` are independent Gaussian
+    matrices. With :math:`G = BR` (QR), the reduced layers are :math:`[U_1; V]B = R^\\top` and, by the Bartlett
+    decomposition, :math:`R` is upper triangular with :math:`R_{ii} = \\text{std}\\cdot\\chi_{h-i+1}`,
+    :math:`R_{ij} \\sim \\mathcal N(0, \\text{std}^2)` (:math:`i < j`), all independent; and
+    :math:`\\Phi_2^\\top W_1^\\top B` is a ``(d - n) x k`` Gaussian matrix independent of :math:`R` (``B`` is
+    independent of :math:`W_1\\Phi_2`). So this returns a sample with **the same law** as
+    ``reduce_width(X, W1, W2)`` for Gaussian ``W1``, ``W2`` of width ``h`` (not the same sample as any
+    particular full draw). Derived in this course.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    h : int
+        The width of the network being sampled, ``h >= n + m``.
+    m : int
+        Output dimension.
+    std : float
+        Standard deviation of every entry of the full layers (``h ** -alpha`` for Min et al.'s initialization).
+    seed : int or Generator, optional
+    batch : int or tuple of int
+        Leading batch shape (independent draws).
+
+    Returns
+    -------
+    WidthReduction
+    """
+    X, _, Vt = _check_X(X)
+    n, d = X.shape
+    h, m = int(h), int(m)
+    if m < 1:
+        raise ValueError(f"m must be a positive integer, got {m}")
+    if h < n + m:
+        raise ValueError(f"the width h = {h} must be at least n + m = {n + m}")
+    std = check_positive("std", std)
+    batch = (batch,) if isinstance(batch, (int, np.integer)) else tuple(batch)
+    rng = np.random.default_rng(seed)
+    k = n + m
+    R = np.triu(rng.standard_normal(batch + (k, k)), 1)
+    R[..., np.arange(k), np.arange(k)] = np.sqrt(rng.chisquare(h - np.arange(k), size=batch + (k,)))
+    R *= std
+    Rt = np.swapaxes(R, -1, -2)                                  # rows: [U_1; V] B
+    params = [np.swapaxes(Rt[..., :n, :], -1, -2), Rt[..., n:, :]]
+    null_part = Vt[n:].T @ (std * rng.standard_normal(batch + (d - n, k)))
+    return WidthReduction(X @ Vt[:n].T, params, Vt[:n].T, null_part)
+
+
+def balanced_init_like(X: Any, theta: Any, Q: Any) -> list[np.ndarray]:
+    """Min et al.'s balanced initialization with a given end-to-end map (ICML 2021, Sec. 4 and App. A.1).
+
+    .. math:: U = \\theta\\,\\big(\\theta^\\top\\Phi_1\\Phi_1^\\top\\theta\\big)^{-1/4}Q^\\top, \\qquad
+              V = \\big(\\theta^\\top\\Phi_1\\Phi_1^\\top\\theta\\big)^{1/4}Q ,
+
+    so that :math:`UV^\\top = \\theta` and the reduced imbalance :math:`U_1^\\top U_1 - V^\\top V` is zero.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    theta : ndarray, shape (d, m)
+        End-to-end map; :math:`\\Phi_1^\\top\\theta` must have full column rank ``m``.
+    Q : ndarray, shape (h, m)
+        Orthonormal columns (:math:`Q^\\top Q = I_m`).
+
+    Returns
+    -------
+    list of ndarray
+        ``[W1, W2]`` with shapes ``(h, d)`` and ``(m, h)`` (``W1 = U^T``, ``W2 = V``).
+    """
+    X, _, Vt = _check_X(X)
+    theta = as_array("theta", theta, ndim=2)
+    Q = as_array("Q", Q, ndim=2)
+    if theta.shape[0] != X.shape[1] or Q.shape[1] != theta.shape[1]:
+        raise ValueError(f"theta must have shape ({X.shape[1]}, m) and Q shape (h, m), got {theta.shape}, {Q.shape}")
+    if not np.allclose(Q.T @ Q, np.eye(Q.shape[1]), atol=1e-10):
+        raise ValueError("Q must have orthonormal columns")
+    P = theta.T @ Vt[:X.shape[0]].T
+    w, E = np.linalg.eigh(P @ P.T)
+    if w[0] <= 1e-14 * max(w[-1], 1e-300):
+        raise ValueError("Phi_1^T theta must have full column rank")
+    U = theta @ (E * w ** -0.25) @ E.T @ Q.T
+    V = (E * w ** 0.25) @ E.T @ Q.T
+    return [U.T, V]
+
+
+__all__ += ["random_width_reduction", "balanced_init_like"]
