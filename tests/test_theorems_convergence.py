@@ -582,3 +582,50 @@ def test_gd_drift_limit_predicts_the_small_step_drift():
         ratio[eta] = np.linalg.norm(W1 @ W1.T - W2.T @ W2 - full0, 2) / eta
     assert 2 * ratio[0.0025] - ratio[0.005] == pytest.approx(limit, rel=0.01)   # first order in eta: Richardson
     assert abs(ratio[0.0025] - limit) < abs(ratio[0.005] - limit)
+
+
+# --- gradient descent on deep linear networks: Arora, Cohen, Golowich, Hu (ICLR 2019), informal statement ---------
+
+def whitened_deep_problem(n, d, m, seed):
+    X = np.sqrt(n) * lt.data.random_orthogonal(n, seed=seed)[:, :d]          # X^T X = n I
+    theta_star = np.random.default_rng(seed + 1).standard_normal((d, m))
+    return X, X @ theta_star, theta_star
+
+
+def test_balanced_factors_are_balanced_with_the_given_product():
+    theta = np.random.default_rng(0).standard_normal((5, 3))
+    layers = T.balanced_factors(theta, [4, 6, 3], seed=1)
+    np.testing.assert_allclose(lt.FullyConnected([5, 4, 6, 3, 3]).end_to_end(layers), theta, atol=1e-12)
+    for D in lt.metrics.imbalance(layers):
+        np.testing.assert_allclose(D, 0, atol=1e-12)
+
+
+def test_deep_gd_constants_formula():
+    dmax, smax, rate = T.deep_gd_constants(0.5, 2.0, 3)
+    assert dmax == pytest.approx(0.25 / (256 * 27 * 2.0 ** (4 / 3)), rel=1e-14)
+    assert smax == pytest.approx(0.5 ** (10 / 3) / (6144 * 27 * 2.0 ** (14 / 3)), rel=1e-14)
+    assert rate == pytest.approx(0.5 ** (4 / 3), rel=1e-14)
+    with pytest.raises(ValueError, match="depth"):
+        T.deep_gd_constants(0.5, 2.0, 1)
+
+
+@pytest.mark.claim("thm-ch1-deep-gd", kind="prediction", tol="exact inequality at every recorded step")
+@pytest.mark.parametrize("depth, seed", [(2, 0), (3, 1), (4, 2)])
+def test_deep_gd_converges_at_the_guaranteed_rate(depth, seed):
+    """delta-balanced init with a deficiency margin; at the largest allowed step the loss stays below
+    L(0) exp(-eta c^{2(N-1)/N} k), with c, delta and eta computed from the initial state before the run."""
+    n, d, m, h = 8, 4, 2, 5
+    X, Y, theta_star = whitened_deep_problem(n, d, m, seed)
+    rng = np.random.default_rng(seed + 2)
+    smin = np.linalg.svd(theta_star, compute_uv=False)[-1]
+    A = theta_star + 0.3 * smin * rng.standard_normal((d, m)) / np.sqrt(d * m)
+    layers = T.balanced_factors(A, [h] * (depth - 1), seed=seed + 3)
+    p = [W + 1e-6 * rng.standard_normal(W.shape) for W in layers]
+    net, loss = lt.FullyConnected([d] + [h] * (depth - 1) + [m]), lt.SquaredLoss(X, Y)
+    c = float(T.end_to_end_margin(net.end_to_end(p), theta_star))
+    delta = max(np.linalg.norm(D) for D in lt.metrics.imbalance(p))
+    dmax, smax, rate = T.deep_gd_constants(c, np.linalg.norm(theta_star), depth)
+    assert c > 0 and delta <= dmax                               # the hypotheses hold
+    run = lt.gradient_descent(net, loss, p, step=smax, n_steps=4000, record_every=50, keep_params=False)
+    assert np.all(run.loss <= run.loss[0] * np.exp(-smax * rate * run.t) * (1 + 1e-12))
+    assert run.loss[-1] < run.loss[0]

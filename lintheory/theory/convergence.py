@@ -633,3 +633,105 @@ def balanced_init_like(X: Any, theta: Any, Q: Any) -> list[np.ndarray]:
 
 
 __all__ += ["random_width_reduction", "balanced_init_like"]
+
+
+def end_to_end_margin(theta: Any, target: Any) -> np.ndarray:
+    """Deficiency margin of an end-to-end map: :math:`c = \\sigma_{\\min}(\\theta_*) - \\|\\theta - \\theta_*\\|_F`.
+
+    Arora, Cohen, Golowich, Hu (ICLR 2019) call :math:`c > 0` a *deficiency margin*: :math:`\\theta` is closer
+    to the target than any rank-deficient matrix is. With whitened data (:math:`X^\\top X = nI`) the course's
+    loss is :math:`\\tfrac12\\|\\theta - \\theta_*\\|_F^2` plus a constant, their setting.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (..., d, m)
+    target : ndarray, shape (d, m)
+        :math:`\\theta_* = X^+Y`.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    target = as_array("target", target, ndim=2)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape[-2:] != target.shape:
+        raise ValueError(f"theta must have shape (..., {target.shape[0]}, {target.shape[1]}), got {theta.shape}")
+    smin = np.linalg.svd(target, compute_uv=False)[-1]
+    return smin - np.linalg.norm(theta - target, axis=(-2, -1))
+
+
+def deep_gd_constants(margin: float, target_norm: float, depth: int) -> tuple[float, float, float]:
+    """Balance tolerance, step bound and guaranteed rate of gradient descent on a deep linear network.
+
+    For depth :math:`N`, deficiency margin :math:`c` and target Frobenius norm :math:`\\|\\Phi\\|_F`, the
+    theorem of Arora, Cohen, Golowich, Hu (ICLR 2019) as it is usually quoted (their Theorem 1; the course
+    could not read the paper's text, so these constants are not checked against it) reads: if the layers
+    are :math:`\\delta`-balanced with :math:`\\delta \\le c^2/(256N^3\\|\\Phi\\|_F^{2(N-1)/N})` and the step is
+    :math:`\\eta \\le c^{(4N-2)/N}/(6144N^3\\|\\Phi\\|_F^{(6N-4)/N})`, then
+    :math:`\\ell(k) \\le \\ell(0)\\exp(-\\eta\\,c^{2(N-1)/N}k)` for :math:`\\ell(W) = \\tfrac12\\|W - \\Phi\\|_F^2`.
+
+    Parameters
+    ----------
+    margin : float
+        :math:`c > 0`.
+    target_norm : float
+        :math:`\\|\\Phi\\|_F > 0`.
+    depth : int
+        :math:`N \\ge 2`.
+
+    Returns
+    -------
+    delta_max, step_max, rate : float
+        The balance tolerance, the largest step, and the rate per unit step :math:`c^{2(N-1)/N}`.
+    """
+    c = check_positive("margin", margin)
+    phi = check_positive("target_norm", target_norm)
+    if int(depth) != depth or depth < 2:
+        raise ValueError(f"depth must be an integer >= 2, got {depth}")
+    N = int(depth)
+    delta_max = c ** 2 / (256 * N ** 3 * phi ** (2 * (N - 1) / N))
+    step_max = c ** ((4 * N - 2) / N) / (6144 * N ** 3 * phi ** ((6 * N - 4) / N))
+    return float(delta_max), float(step_max), float(c ** (2 * (N - 1) / N))
+
+
+__all__ += ["end_to_end_margin", "deep_gd_constants"]
+
+
+def balanced_factors(theta: Any, hidden: Sequence[int], *, seed: Any = None) -> list[np.ndarray]:
+    """Exactly balanced layers of a deep linear network with a given end-to-end map.
+
+    With the thin SVD :math:`\\theta^\\top = PSQ^\\top` (rank :math:`r`) and random orthonormal
+    :math:`R_j \\in \\R^{h_j\\times r}`, the layers :math:`W_1 = R_1S^{1/N}Q^\\top`,
+    :math:`W_j = R_jS^{1/N}R_{j-1}^\\top` and :math:`W_N = PS^{1/N}R_{N-1}^\\top` satisfy
+    :math:`W_N\\cdots W_1 = \\theta^\\top` and :math:`W_{j+1}^\\top W_{j+1} = W_jW_j^\\top` (0-balanced). Derived here.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (d, m)
+    hidden : sequence of int
+        Hidden widths :math:`h_1, \\dots, h_{N-1}`, each at least :math:`\\operatorname{rank}\\theta`.
+    seed : int or Generator, optional
+
+    Returns
+    -------
+    list of ndarray
+        ``[W1, ..., WN]`` with shapes ``(h_1, d)``, ..., ``(m, h_{N-1})``.
+    """
+    theta = as_array("theta", theta, ndim=2)
+    hidden = [int(h) for h in hidden]
+    P, S, Qt = np.linalg.svd(theta.T, full_matrices=False)
+    r = int(np.sum(S > 1e-14 * max(S[0], 1e-300)))
+    if not hidden or min(hidden) < r:
+        raise ValueError(f"hidden must be a non-empty list of widths >= rank(theta) = {r}, got {hidden}")
+    P, S, Qt = P[:, :r], S[:r], Qt[:r]
+    N = len(hidden) + 1
+    root = S ** (1.0 / N)
+    rng = np.random.default_rng(seed)
+    R = [np.linalg.qr(rng.standard_normal((h, r)))[0] for h in hidden]
+    layers = [(R[0] * root) @ Qt]
+    layers += [(R[j] * root) @ R[j - 1].T for j in range(1, N - 1)]
+    layers.append((P * root) @ R[-1].T)
+    return layers
+
+
+__all__ += ["balanced_factors"]
