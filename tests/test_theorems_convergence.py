@@ -532,6 +532,9 @@ def test_reduce_width_is_exact_for_descent_and_flow(h):
     fa = lt.gradient_flow(net, loss, p, t)
     fb = lt.gradient_flow(net_r, loss_r, red.params, t)
     np.testing.assert_allclose(red.end_to_end(fb.params[0][-1], fb.params[1][-1]), fa.theta[-1], atol=1e-8)
+    for norm in ("half_mean", "half_sum"):                      # same nonzero spectrum of D_1: the same bound c
+        assert float(T.imbalance_rate_bound(red.X, *red.params, normalization=norm)) == pytest.approx(
+            float(T.imbalance_rate_bound(X, *p, normalization=norm)), rel=1e-10)
 
 
 def test_random_width_reduction_has_the_law_of_a_full_gaussian_draw():

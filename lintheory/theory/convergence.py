@@ -24,11 +24,14 @@ __all__ = ["row_space_split", "reduced_imbalance", "imbalance_rate_bound", "inst
 
 
 def _check_X(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``X`` (n, d) with full row rank ``n < d``; returns ``X``, its singular values and right basis."""
+    """``X`` (n, d) with full row rank ``n <= d``; returns ``X``, its singular values and right basis.
+
+    ``n = d`` (an empty null space) is allowed: it is the data of a problem reduced by ``reduce_width``.
+    """
     X = as_array("X", X, ndim=2)
     n, d = X.shape
-    if n >= d:
-        raise ValueError(f"X must be underdetermined (n < d), got shape {X.shape}")
+    if n > d:
+        raise ValueError(f"X must be underdetermined or square (n <= d), got shape {X.shape}")
     _, s, Vt = np.linalg.svd(X)
     if s[-1] <= 1e-12 * s[0]:
         raise ValueError("X must have full row rank (its smallest singular value is zero)")
