@@ -475,3 +475,175 @@ def test_tangent_kernel_is_c_times_identity_at_the_orthogonal_init():
     Kj = jacobian_kernel(X, W1, V, 1 / n)
     assert np.allclose(Kj, c * np.eye(n * m), atol=1e-12)
     assert np.allclose(lt.metrics.tangent_kernel(X, W1, V), Kj, atol=1e-12)
+
+
+# --- Min et al. in their own words: ICML 2021 Theorem 1 (= preprint Corollary 4), their loss and constants -----------
+
+def paper_theorem1_exponent(X, W1, W2):
+    """2 lambda_r(Sigma_x) c in the paper's convention (loss 1/2 ||E||_F^2, Sigma_x = squared singular values of X,
+    Lambda = U1^T U1 - V^T V, c = [lambda_r(Lambda)]_+ + [lambda_m(-Lambda)]_+, a term read as 0 when h < r or h < m)."""
+    _, s, Vt = np.linalg.svd(X)
+    r = X.shape[0]
+    U1 = Vt[:r] @ W1.T
+    lam = np.sort(np.linalg.eigvalsh(U1.T @ U1 - W2.T @ W2))[::-1]
+    h, m = W2.shape[1], W2.shape[0]
+    c = (max(lam[r - 1], 0) if h >= r else 0.0) + (max(-lam[h - m], 0) if h >= m else 0.0)
+    return 2 * s[-1] ** 2 * c
+
+
+# widths below r (only the V term can count), between, and above r + m
+PAPER_CASES = [(5, 12, 1, 3, 0.2, 0), (4, 10, 2, 5, 0.5, 1), (3, 8, 2, 9, 0.5, 2), (5, 20, 2, 40, 0.5, 3)]
+
+
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="prediction", tol="1e-7 rel (integrator)")
+@pytest.mark.parametrize("case", PAPER_CASES)
+def test_min_et_al_theorem1_in_their_convention(case):
+    """L(t) - L* <= exp(-2 lambda_r(Sigma_x) c t)(L(0) - L*) along gradient flow on 1/2||Y - XUV^T||_F^2 (L* = 0: X has
+    full row rank), with the exponent computed from their definitions before the run; and the course's c with
+    normalization="half_sum" is exactly their lambda_r(Sigma_x) c when h >= max(n, m)."""
+    n, d, m, h, alpha, seed = case
+    X, Y = lt.data.underdetermined_regression(n, d, m, seed=seed)
+    net = lt.FullyConnected([d, h, m])
+    p = net.init(h ** -alpha, seed=seed + 7)
+    p = [0.3 * p[0], 3.0 * p[1]] if h < n else p              # make the V term positive when only it is defined
+    expo = paper_theorem1_exponent(X, *p)
+    assert expo > 0
+    if h >= max(n, m):
+        assert np.isclose(float(T.imbalance_rate_bound(X, *p, normalization="half_sum")), expo / 2, rtol=1e-12)
+    loss = lt.SquaredLoss(X, Y, normalization="half_sum")
+    tr = lt.gradient_flow(net, loss, p, np.linspace(0, 6 / expo, 150), rtol=RTOL, atol=ATOL)
+    assert np.all(np.log(tr.loss / tr.loss[0]) + expo * tr.t <= 1e-7)
+
+
+@pytest.mark.claim("thm-ch1-imbalance-rate", kind="prediction", tol="1e-9 rel")
+def test_min_et_al_constant_is_attained_so_a_larger_one_fails():
+    """At the orthogonal, whitened initialization the initial decay rate equals their constant 2 lambda_r(Sigma_x) c:
+    the theorem with a constant 1% larger would be violated at t = 0 (this is the failing check on a wrong constant)."""
+    X, Y, p = lt.data.tight_rate_example(3, 8, 2, 7, 0.7, 1.3, seed=0)
+    loss = lt.SquaredLoss(X, Y, normalization="half_sum")
+    net = lt.FullyConnected([8, 7, 2])
+    g = net.vjp(p, loss.grad(net.end_to_end(p)))
+    rate0 = sum(np.sum(gi ** 2) for gi in g) / loss.value(net.end_to_end(p))     # -d/dt log L at t = 0
+    expo = paper_theorem1_exponent(X, *p)
+    assert rate0 == pytest.approx(expo, rel=1e-9)
+    assert rate0 < 1.01 * expo                                 # a 1% larger constant is already false here
+
+
+# --- exact width reduction (used for Min et al.'s width experiment) ------------------------------------------------
+
+@pytest.mark.parametrize("h", [7, 30])
+def test_reduce_width_is_exact_for_descent_and_flow(h):
+    n, d, m = 4, 11, 3
+    X, Y = lt.data.underdetermined_regression(n, d, m, seed=5)
+    net, loss = lt.FullyConnected([d, h, m]), lt.SquaredLoss(X, Y)
+    p = net.init(h ** -0.5, seed=6)
+    red = T.reduce_width(X, *p)
+    net_r, loss_r = lt.FullyConnected([n, n + m, m]), lt.SquaredLoss(red.X, Y)
+    a = lt.gradient_descent(net, loss, p, step=0.05, n_steps=200)
+    b = lt.gradient_descent(net_r, loss_r, red.params, step=0.05, n_steps=200)
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(red.end_to_end(*b.final_params), net.end_to_end(a.final_params), atol=1e-12)
+    t = np.linspace(0, 5, 6)
+    fa = lt.gradient_flow(net, loss, p, t)
+    fb = lt.gradient_flow(net_r, loss_r, red.params, t)
+    np.testing.assert_allclose(red.end_to_end(fb.params[0][-1], fb.params[1][-1]), fa.theta[-1], atol=1e-8)
+    for norm in ("half_mean", "half_sum"):                      # same nonzero spectrum of D_1: the same bound c
+        assert float(T.imbalance_rate_bound(red.X, *red.params, normalization=norm)) == pytest.approx(
+            float(T.imbalance_rate_bound(X, *p, normalization=norm)), rel=1e-10)
+
+
+def test_random_width_reduction_has_the_law_of_a_full_gaussian_draw():
+    """Moments of the sampled reduced problem against (a) closed forms and (b) reductions of full Gaussian draws."""
+    n, d, m, h, N = 4, 10, 2, 40, 4000
+    X, _ = lt.data.underdetermined_regression(n, d, m, seed=1)
+    s = h ** -0.5
+    draws = {"sampler": T.random_width_reduction(X, h, m, s, seed=0, batch=N)}
+    rng = np.random.default_rng(1)
+    draws["full"] = T.reduce_width(X, s * rng.standard_normal((N, h, d)), s * rng.standard_normal((N, m, h)))
+    stats = {}
+    for name, red in draws.items():
+        W1r, W2r = red.params
+        null = red.null_part @ np.swapaxes(W2r, -1, -2)
+        D1 = W1r @ np.swapaxes(W1r, -1, -2) - np.swapaxes(W2r, -1, -2) @ W2r
+        stats[name] = (np.sum(null ** 2, axis=(-1, -2)).mean(), np.sum(W1r ** 2, axis=(-1, -2)).mean(),
+                       np.linalg.eigvalsh(D1).mean(axis=0))
+        assert stats[name][0] == pytest.approx((d - n) * m * h * s ** 4, rel=0.05)    # E||U2 V^T||_F^2
+        assert stats[name][1] == pytest.approx(n * h * s ** 2, rel=0.02)              # E||U1||_F^2
+    np.testing.assert_allclose(stats["sampler"][2], stats["full"][2], atol=0.03)      # mean spectrum of D1
+
+
+def test_balanced_init_like_keeps_the_product_and_has_zero_reduced_imbalance():
+    X, _ = lt.data.underdetermined_regression(4, 10, 2, seed=2)
+    rng = np.random.default_rng(3)
+    theta = rng.standard_normal((10, 2))
+    Q = np.linalg.qr(rng.standard_normal((9, 2)))[0]
+    W1, W2 = T.balanced_init_like(X, theta, Q)
+    np.testing.assert_allclose(W1.T @ W2.T, theta, atol=1e-12)
+    np.testing.assert_allclose(T.reduced_imbalance(X, W1, W2), 0, atol=1e-12)
+    with pytest.raises(ValueError, match="orthonormal"):
+        T.balanced_init_like(X, theta, 2 * Q)
+
+
+def test_gd_drift_limit_predicts_the_small_step_drift():
+    """drift/eta of gradient descent to time T tends to ||int_0^T (G1 G1^T - G2^T G2) dt||_2, computed on the flow."""
+    X, Y = lt.data.underdetermined_regression(5, 20, 2, seed=0)
+    net, loss = lt.FullyConnected([20, 20, 2]), lt.SquaredLoss(X, Y)
+    p = net.init(20 ** -0.5, seed=0)
+    t = np.linspace(0, 10, 2001)
+    flow = lt.gradient_flow(net, loss, p, t)
+    grads = net.vjp(flow.params, loss.grad(flow.theta))
+    limit = T.gd_drift_limit(t, grads)
+    full0 = p[0] @ p[0].T - p[1].T @ p[1]
+    ratio = {}
+    for eta in (0.0025, 0.005):
+        W1, W2 = lt.gradient_descent(net, loss, p, step=eta, n_steps=int(round(10 / eta)), keep_params=False).final_params
+        ratio[eta] = np.linalg.norm(W1 @ W1.T - W2.T @ W2 - full0, 2) / eta
+    assert 2 * ratio[0.0025] - ratio[0.005] == pytest.approx(limit, rel=0.01)   # first order in eta: Richardson
+    assert abs(ratio[0.0025] - limit) < abs(ratio[0.005] - limit)
+
+
+# --- gradient descent on deep linear networks: Arora, Cohen, Golowich, Hu (ICLR 2019), informal statement ---------
+
+def whitened_deep_problem(n, d, m, seed):
+    X = np.sqrt(n) * lt.data.random_orthogonal(n, seed=seed)[:, :d]          # X^T X = n I
+    theta_star = np.random.default_rng(seed + 1).standard_normal((d, m))
+    return X, X @ theta_star, theta_star
+
+
+def test_balanced_factors_are_balanced_with_the_given_product():
+    theta = np.random.default_rng(0).standard_normal((5, 3))
+    layers = T.balanced_factors(theta, [4, 6, 3], seed=1)
+    np.testing.assert_allclose(lt.FullyConnected([5, 4, 6, 3, 3]).end_to_end(layers), theta, atol=1e-12)
+    for D in lt.metrics.imbalance(layers):
+        np.testing.assert_allclose(D, 0, atol=1e-12)
+
+
+def test_deep_gd_constants_formula():
+    dmax, smax, rate = T.deep_gd_constants(0.5, 2.0, 3)
+    assert dmax == pytest.approx(0.25 / (256 * 27 * 2.0 ** (4 / 3)), rel=1e-14)
+    assert smax == pytest.approx(0.5 ** (10 / 3) / (6144 * 27 * 2.0 ** (14 / 3)), rel=1e-14)
+    assert rate == pytest.approx(0.5 ** (4 / 3), rel=1e-14)
+    with pytest.raises(ValueError, match="depth"):
+        T.deep_gd_constants(0.5, 2.0, 1)
+
+
+@pytest.mark.claim("thm-ch1-deep-gd", kind="prediction", tol="exact inequality at every recorded step")
+@pytest.mark.parametrize("depth, seed", [(2, 0), (3, 1), (4, 2)])
+def test_deep_gd_converges_at_the_guaranteed_rate(depth, seed):
+    """delta-balanced init with a deficiency margin; at the largest allowed step the loss stays below
+    L(0) exp(-eta c^{2(N-1)/N} k), with c, delta and eta computed from the initial state before the run."""
+    n, d, m, h = 8, 4, 2, 5
+    X, Y, theta_star = whitened_deep_problem(n, d, m, seed)
+    rng = np.random.default_rng(seed + 2)
+    smin = np.linalg.svd(theta_star, compute_uv=False)[-1]
+    A = theta_star + 0.3 * smin * rng.standard_normal((d, m)) / np.sqrt(d * m)
+    layers = T.balanced_factors(A, [h] * (depth - 1), seed=seed + 3)
+    p = [W + 1e-6 * rng.standard_normal(W.shape) for W in layers]
+    net, loss = lt.FullyConnected([d] + [h] * (depth - 1) + [m]), lt.SquaredLoss(X, Y)
+    c = float(T.end_to_end_margin(net.end_to_end(p), theta_star))
+    delta = max(np.linalg.norm(D) for D in lt.metrics.imbalance(p))
+    dmax, smax, rate = T.deep_gd_constants(c, np.linalg.norm(theta_star), depth)
+    assert c > 0 and delta <= dmax                               # the hypotheses hold
+    run = lt.gradient_descent(net, loss, p, step=smax, n_steps=4000, record_every=50, keep_params=False)
+    assert np.all(run.loss <= run.loss[0] * np.exp(-smax * rate * run.t) * (1 + 1e-12))
+    assert run.loss[-1] < run.loss[0]

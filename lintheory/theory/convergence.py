@@ -11,7 +11,7 @@ Functions accept leading batch (or time) axes on ``W1`` and ``W2``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -24,11 +24,14 @@ __all__ = ["row_space_split", "reduced_imbalance", "imbalance_rate_bound", "inst
 
 
 def _check_X(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``X`` (n, d) with full row rank ``n < d``; returns ``X``, its singular values and right basis."""
+    """``X`` (n, d) with full row rank ``n <= d``; returns ``X``, its singular values and right basis.
+
+    ``n = d`` (an empty null space) is allowed: it is the data of a problem reduced by ``reduce_width``.
+    """
     X = as_array("X", X, ndim=2)
     n, d = X.shape
-    if n >= d:
-        raise ValueError(f"X must be underdetermined (n < d), got shape {X.shape}")
+    if n > d:
+        raise ValueError(f"X must be underdetermined or square (n <= d), got shape {X.shape}")
     _, s, Vt = np.linalg.svd(X)
     if s[-1] <= 1e-12 * s[0]:
         raise ValueError("X must have full row rank (its smallest singular value is zero)")
@@ -105,7 +108,10 @@ def imbalance_rate_bound(X: Any, W1: Any, W2: Any, *, normalization: str = "half
     with :math:`D_1` the reduced imbalance (see ``reduced_imbalance``), :math:`\\lambda_k` the ``k``-th
     largest eigenvalue and :math:`\\kappa` the loss factor (``1/n`` in the course's convention, 1 in the
     paper's). Computed at the initialization, ``c`` holds for all times since :math:`D_1` is conserved.
-    Source: Min et al. (2021), the imbalance-based rate; the inequality is derived here (Weyl).
+    Source: Min et al. (ICML 2021), Theorem 1 (= Corollary 4 of the extended version), whose loss is
+    :math:`\\tfrac12\\|E\\|_F^2` and whose :math:`\\lambda_r(\\Sigma_x)` is :math:`\\lambda_{\\min}(XX^\\top)`
+    (``normalization="half_sum"`` gives their :math:`\\lambda_r(\\Sigma_x)c`); the proof used in the course
+    (Weyl) is derived independently and agrees with theirs (their App. C).
 
     Parameters
     ----------
@@ -437,3 +443,298 @@ def balanced_end_to_end_velocity(X: Any, Y: Any, theta: Any, *, normalization: s
 
 
 __all__ += ["combined_rate_bound", "end_to_end_velocity", "balanced_end_to_end_velocity"]
+
+
+def gd_drift_limit(t: Any, grads: Sequence[Any]) -> float:
+    """Predicted :math:`\\eta \\to 0` limit of (total imbalance drift of gradient descent)/:math:`\\eta`.
+
+    Summing the exact one-step identity of :func:`gd_imbalance_increment` over the steps of a run to time
+    :math:`T = K\\eta`, the drift divided by :math:`\\eta` is a Riemann sum that tends, as :math:`\\eta \\to 0`
+    along the gradient-flow trajectory, to
+
+    .. math:: \\Big\\|\\int_0^T \\big(G_1G_1^\\top - G_2^\\top G_2\\big)\\,dt\\Big\\|_2
+              = \\Big\\|\\int_0^T \\big(G_U^\\top G_U - G_V^\\top G_V\\big)\\,dt\\Big\\|_2 ,
+
+    evaluated here by the trapezoidal rule on the flow's gradients. Derived in this course.
+
+    Parameters
+    ----------
+    t : array_like, shape (T,)
+        Increasing times of the gradient-flow trajectory, from 0 to the final time.
+    grads : sequence of two ndarrays
+        ``[G1, G2]`` along the flow, with shapes ``(T, h, d)`` and ``(T, m, h)``.
+
+    Returns
+    -------
+    float
+        The spectral norm of the integral.
+    """
+    t = as_array("t", t, ndim=1)
+    if t.size < 2 or np.any(np.diff(t) <= 0):
+        raise ValueError("t must be increasing with at least 2 points")
+    if len(grads) != 2:
+        raise ValueError(f"grads must hold the two layer gradients [G1, G2], got {len(grads)} arrays")
+    G1, G2 = (np.asarray(g, dtype=float) for g in grads)
+    if G1.ndim != 3 or G2.ndim != 3 or G1.shape[0] != t.size or G2.shape[0] != t.size:
+        raise ValueError(f"grads must have shapes ({t.size}, h, d) and ({t.size}, m, h), got {G1.shape}, {G2.shape}")
+    rate = G1 @ np.swapaxes(G1, -1, -2) - np.swapaxes(G2, -1, -2) @ G2
+    w = np.diff(t)
+    integral = np.tensordot(w, 0.5 * (rate[1:] + rate[:-1]), axes=1)
+    return float(np.linalg.norm(integral, 2))
+
+
+class WidthReduction(NamedTuple):
+    """An exact reduction of a wide two-layer network to width ``n + m`` (see :func:`reduce_width`).
+
+    Fields: ``X`` the reduced data :math:`X\\Phi_1` ``(n, n)``; ``params`` the reduced layers ``[B^T W_1 Phi_1, W_2 B]``,
+    shapes ``(..., k, n)`` and ``(..., m, k)``; ``row_basis`` :math:`\\Phi_1` ``(d, n)``; ``null_part``
+    :math:`\\Phi_2\\Phi_2^\\top W_1(0)^\\top B` ``(..., d, k)``, the frozen null-space part of the first layer.
+    """
+
+    X: np.ndarray
+    params: list
+    row_basis: np.ndarray
+    null_part: np.ndarray
+
+    def end_to_end(self, W1: Any, W2: Any) -> np.ndarray:
+        """End-to-end predictor ``(..., d, m)`` of the full network from reduced layers ``W1 (..., k, n)``, ``W2 (..., m, k)``."""
+        W2t = np.swapaxes(np.asarray(W2, dtype=float), -1, -2)
+        return self.row_basis @ np.swapaxes(np.asarray(W1, dtype=float), -1, -2) @ W2t + self.null_part @ W2t
+
+
+def reduce_width(X: Any, W1: Any, W2: Any) -> WidthReduction:
+    """Exact reduction of gradient flow or descent on a two-layer net of any width ``h`` to width ``n + m``.
+
+    Every gradient of the loss keeps the hidden-layer vectors of :math:`U_1 = \\Phi_1^\\top W_1^\\top` and
+    :math:`V = W_2` in the span :math:`S \\subset \\R^h` of their initial rows (:math:`\\dot U_1 \\propto EV`,
+    :math:`\\dot V \\propto E^\\top X U`), and :math:`U_2` never moves. With :math:`B` an orthonormal basis of
+    :math:`S` (``h x k``, :math:`k \\le n + m`), the network ``[B^T W_1 Phi_1, W_2 B]`` on the data :math:`X\\Phi_1`
+    has the same losses at every time or step, for gradient flow and for gradient descent with any step, and
+
+    .. math:: \\theta(t) = \\Phi_1\\tilde\\theta(t) + \\Phi_2\\Phi_2^\\top W_1(0)^\\top B\\,\\tilde W_2(t)^\\top .
+
+    Derived in this course (the invariance of :math:`S` is the structure behind Min et al. 2021, eq. (7)).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    W1 : ndarray, shape (..., h, d)
+    W2 : ndarray, shape (..., m, h)
+
+    Returns
+    -------
+    WidthReduction
+        Reduced data, reduced initial layers (width ``k = n + m``, padded with zero columns of ``B`` if the rows are
+        dependent), the basis :math:`\\Phi_1` and the null-space map; ``.end_to_end(W1r, W2r)`` rebuilds :math:`\\theta`.
+    """
+    X, _, Vt = _check_X(X)
+    W1, W2 = _check_layers(X, W1, W2)
+    n, m, h = X.shape[0], W2.shape[-2], W1.shape[-2]
+    if h < n + m:
+        raise ValueError(f"the width h = {h} must be at least n + m = {n + m} for a reduction")
+    Phi1, Phi2 = Vt[:n].T, Vt[n:].T
+    A = np.concatenate([W1 @ Phi1, np.swapaxes(W2, -1, -2)], axis=-1)      # (..., h, n + m): spans S
+    B = np.linalg.qr(A)[0]                                                   # (..., h, n + m)
+    Bt = np.swapaxes(B, -1, -2)
+    params = [Bt @ W1 @ Phi1, W2 @ B]
+    null_part = Phi2 @ (Phi2.T @ np.swapaxes(W1, -1, -2)) @ B
+    return WidthReduction(X @ Phi1, params, Phi1, null_part)
+
+
+__all__ += ["gd_drift_limit", "WidthReduction", "reduce_width"]
+
+
+def random_width_reduction(X: Any, h: int, m: int, std: float, *, seed: Any = None,
+                           batch: int | tuple[int, ...] = ()) -> WidthReduction:
+    """The width reduction of :func:`reduce_width` for i.i.d. :math:`\\mathcal N(0, \\text{std}^2)` layers, sampled at cost independent of ``h``.
+
+    For :math:`W_1` (``h x d``) and :math:`W_2` (``m x h``) with i.i.d. Gaussian entries, the columns of
+    :math:`G = [W_1\\Phi_1,\\ W_2^\\top]` (``h x k``, :math:`k = n + m`) and :math:`W_1\\Phi_2` are independent Gaussian
+    matrices. With :math:`G = BR` (QR), the reduced layers are :math:`[U_1; V]B = R^\\top` and, by the Bartlett
+    decomposition, :math:`R` is upper triangular with :math:`R_{ii} = \\text{std}\\cdot\\chi_{h-i+1}`,
+    :math:`R_{ij} \\sim \\mathcal N(0, \\text{std}^2)` (:math:`i < j`), all independent; and
+    :math:`\\Phi_2^\\top W_1^\\top B` is a ``(d - n) x k`` Gaussian matrix independent of :math:`R` (``B`` is
+    independent of :math:`W_1\\Phi_2`). So this returns a sample with **the same law** as
+    ``reduce_width(X, W1, W2)`` for Gaussian ``W1``, ``W2`` of width ``h`` (not the same sample as any
+    particular full draw). Derived in this course.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    h : int
+        The width of the network being sampled, ``h >= n + m``.
+    m : int
+        Output dimension.
+    std : float
+        Standard deviation of every entry of the full layers (``h ** -alpha`` for Min et al.'s initialization).
+    seed : int or Generator, optional
+    batch : int or tuple of int
+        Leading batch shape (independent draws).
+
+    Returns
+    -------
+    WidthReduction
+    """
+    X, _, Vt = _check_X(X)
+    n, d = X.shape
+    h, m = int(h), int(m)
+    if m < 1:
+        raise ValueError(f"m must be a positive integer, got {m}")
+    if h < n + m:
+        raise ValueError(f"the width h = {h} must be at least n + m = {n + m}")
+    std = check_positive("std", std)
+    batch = (batch,) if isinstance(batch, (int, np.integer)) else tuple(batch)
+    rng = np.random.default_rng(seed)
+    k = n + m
+    R = np.triu(rng.standard_normal(batch + (k, k)), 1)
+    R[..., np.arange(k), np.arange(k)] = np.sqrt(rng.chisquare(h - np.arange(k), size=batch + (k,)))
+    R *= std
+    Rt = np.swapaxes(R, -1, -2)                                  # rows: [U_1; V] B
+    params = [np.swapaxes(Rt[..., :n, :], -1, -2), Rt[..., n:, :]]
+    null_part = Vt[n:].T @ (std * rng.standard_normal(batch + (d - n, k)))
+    return WidthReduction(X @ Vt[:n].T, params, Vt[:n].T, null_part)
+
+
+def balanced_init_like(X: Any, theta: Any, Q: Any) -> list[np.ndarray]:
+    """Min et al.'s balanced initialization with a given end-to-end map (ICML 2021, Sec. 4 and App. A.1).
+
+    .. math:: U = \\theta\\,\\big(\\theta^\\top\\Phi_1\\Phi_1^\\top\\theta\\big)^{-1/4}Q^\\top, \\qquad
+              V = \\big(\\theta^\\top\\Phi_1\\Phi_1^\\top\\theta\\big)^{1/4}Q ,
+
+    so that :math:`UV^\\top = \\theta` and the reduced imbalance :math:`U_1^\\top U_1 - V^\\top V` is zero.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Data with full row rank, ``n < d``.
+    theta : ndarray, shape (d, m)
+        End-to-end map; :math:`\\Phi_1^\\top\\theta` must have full column rank ``m``.
+    Q : ndarray, shape (h, m)
+        Orthonormal columns (:math:`Q^\\top Q = I_m`).
+
+    Returns
+    -------
+    list of ndarray
+        ``[W1, W2]`` with shapes ``(h, d)`` and ``(m, h)`` (``W1 = U^T``, ``W2 = V``).
+    """
+    X, _, Vt = _check_X(X)
+    theta = as_array("theta", theta, ndim=2)
+    Q = as_array("Q", Q, ndim=2)
+    if theta.shape[0] != X.shape[1] or Q.shape[1] != theta.shape[1]:
+        raise ValueError(f"theta must have shape ({X.shape[1]}, m) and Q shape (h, m), got {theta.shape}, {Q.shape}")
+    if not np.allclose(Q.T @ Q, np.eye(Q.shape[1]), atol=1e-10):
+        raise ValueError("Q must have orthonormal columns")
+    P = theta.T @ Vt[:X.shape[0]].T
+    w, E = np.linalg.eigh(P @ P.T)
+    if w[0] <= 1e-14 * max(w[-1], 1e-300):
+        raise ValueError("Phi_1^T theta must have full column rank")
+    U = theta @ (E * w ** -0.25) @ E.T @ Q.T
+    V = (E * w ** 0.25) @ E.T @ Q.T
+    return [U.T, V]
+
+
+__all__ += ["random_width_reduction", "balanced_init_like"]
+
+
+def end_to_end_margin(theta: Any, target: Any) -> np.ndarray:
+    """Deficiency margin of an end-to-end map: :math:`c = \\sigma_{\\min}(\\theta_*) - \\|\\theta - \\theta_*\\|_F`.
+
+    Arora, Cohen, Golowich, Hu (ICLR 2019) call :math:`c > 0` a *deficiency margin*: :math:`\\theta` is closer
+    to the target than any rank-deficient matrix is. With whitened data (:math:`X^\\top X = nI`) the course's
+    loss is :math:`\\tfrac12\\|\\theta - \\theta_*\\|_F^2` plus a constant, their setting.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (..., d, m)
+    target : ndarray, shape (d, m)
+        :math:`\\theta_* = X^+Y`.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    target = as_array("target", target, ndim=2)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape[-2:] != target.shape:
+        raise ValueError(f"theta must have shape (..., {target.shape[0]}, {target.shape[1]}), got {theta.shape}")
+    smin = np.linalg.svd(target, compute_uv=False)[-1]
+    return smin - np.linalg.norm(theta - target, axis=(-2, -1))
+
+
+def deep_gd_constants(margin: float, target_norm: float, depth: int) -> tuple[float, float, float]:
+    """Balance tolerance, step bound and guaranteed rate of gradient descent on a deep linear network.
+
+    For depth :math:`N`, deficiency margin :math:`c` and target Frobenius norm :math:`\\|\\Phi\\|_F`, the
+    theorem of Arora, Cohen, Golowich, Hu (ICLR 2019) as it is usually quoted (their Theorem 1; the course
+    could not read the paper's text, so these constants are not checked against it) reads: if the layers
+    are :math:`\\delta`-balanced with :math:`\\delta \\le c^2/(256N^3\\|\\Phi\\|_F^{2(N-1)/N})` and the step is
+    :math:`\\eta \\le c^{(4N-2)/N}/(6144N^3\\|\\Phi\\|_F^{(6N-4)/N})`, then
+    :math:`\\ell(k) \\le \\ell(0)\\exp(-\\eta\\,c^{2(N-1)/N}k)` for :math:`\\ell(W) = \\tfrac12\\|W - \\Phi\\|_F^2`.
+
+    Parameters
+    ----------
+    margin : float
+        :math:`c > 0`.
+    target_norm : float
+        :math:`\\|\\Phi\\|_F > 0`.
+    depth : int
+        :math:`N \\ge 2`.
+
+    Returns
+    -------
+    delta_max, step_max, rate : float
+        The balance tolerance, the largest step, and the rate per unit step :math:`c^{2(N-1)/N}`.
+    """
+    c = check_positive("margin", margin)
+    phi = check_positive("target_norm", target_norm)
+    if int(depth) != depth or depth < 2:
+        raise ValueError(f"depth must be an integer >= 2, got {depth}")
+    N = int(depth)
+    delta_max = c ** 2 / (256 * N ** 3 * phi ** (2 * (N - 1) / N))
+    step_max = c ** ((4 * N - 2) / N) / (6144 * N ** 3 * phi ** ((6 * N - 4) / N))
+    return float(delta_max), float(step_max), float(c ** (2 * (N - 1) / N))
+
+
+__all__ += ["end_to_end_margin", "deep_gd_constants"]
+
+
+def balanced_factors(theta: Any, hidden: Sequence[int], *, seed: Any = None) -> list[np.ndarray]:
+    """Exactly balanced layers of a deep linear network with a given end-to-end map.
+
+    With the thin SVD :math:`\\theta^\\top = PSQ^\\top` (rank :math:`r`) and random orthonormal
+    :math:`R_j \\in \\R^{h_j\\times r}`, the layers :math:`W_1 = R_1S^{1/N}Q^\\top`,
+    :math:`W_j = R_jS^{1/N}R_{j-1}^\\top` and :math:`W_N = PS^{1/N}R_{N-1}^\\top` satisfy
+    :math:`W_N\\cdots W_1 = \\theta^\\top` and :math:`W_{j+1}^\\top W_{j+1} = W_jW_j^\\top` (0-balanced). Derived here.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (d, m)
+    hidden : sequence of int
+        Hidden widths :math:`h_1, \\dots, h_{N-1}`, each at least :math:`\\operatorname{rank}\\theta`.
+    seed : int or Generator, optional
+
+    Returns
+    -------
+    list of ndarray
+        ``[W1, ..., WN]`` with shapes ``(h_1, d)``, ..., ``(m, h_{N-1})``.
+    """
+    theta = as_array("theta", theta, ndim=2)
+    hidden = [int(h) for h in hidden]
+    P, S, Qt = np.linalg.svd(theta.T, full_matrices=False)
+    r = int(np.sum(S > 1e-14 * max(S[0], 1e-300)))
+    if not hidden or min(hidden) < r:
+        raise ValueError(f"hidden must be a non-empty list of widths >= rank(theta) = {r}, got {hidden}")
+    P, S, Qt = P[:, :r], S[:r], Qt[:r]
+    N = len(hidden) + 1
+    root = S ** (1.0 / N)
+    rng = np.random.default_rng(seed)
+    R = [np.linalg.qr(rng.standard_normal((h, r)))[0] for h in hidden]
+    layers = [(R[0] * root) @ Qt]
+    layers += [(R[j] * root) @ R[j - 1].T for j in range(1, N - 1)]
+    layers.append((P * root) @ R[-1].T)
+    return layers
+
+
+__all__ += ["balanced_factors"]
