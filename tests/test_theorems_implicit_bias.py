@@ -321,3 +321,101 @@ def test_new_helpers_validate_their_arguments():
         lt.theory.soudry_residual(np.zeros((2, 3)), np.ones(3), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="theta"):
         lt.theory.soudry_residual(np.zeros((2, 3)), np.ones(4), np.array([1.0, 2.0]))
+
+
+@pytest.mark.claim("thm-ch2-soudry", kind="prediction", tol="||rho(t) - w_tilde|| < 0.01 and decreasing")
+def test_soudry_remainder_converges_to_the_limit_predicted_from_the_svm_dual():
+    """rho(t) -> w_tilde with (eta/n) exp(-z_i^T w_tilde) = a_i on the support vectors, a the SVM dual,
+    computed before training; |S| = d = 2, so the dual fixes all of w_tilde. The same equations with the
+    step of the summed loss (eta in place of eta/n, a wrong constant) miss by more than 1."""
+    X = np.array([[1.0, 0.3], [0.2, 1.0], [2.5, 2.0], [3.0, 1.5], [-2.0, -2.5]])
+    y = np.array([1.0, 1.0, 1.0, 1.0, -1.0])
+    n = len(y)
+    w = _svm_dual(X, y)
+    eta = 4 * n / np.linalg.norm(X, 2) ** 2                              # half the limit 8n/sigma_max^2
+    w_tilde, support = lt.theory.soudry_limit(X, y, eta)                # before training
+    assert len(support) == 2
+    Z = (y[:, None] * X)[support]
+    a = np.linalg.solve(Z.T, w)                                          # dual variables, written out
+    assert np.all(a > 0)
+    np.testing.assert_allclose(w_tilde, np.linalg.solve(Z, -np.log(n * a / eta)), rtol=1e-6)
+    wrong = np.linalg.solve(Z, -np.log(a / eta))                         # eta/n read as eta: a wrong constant
+    net = lt.FullyConnected([2, 1])
+    run = lt.gradient_descent(net, lt.LogisticLoss(X, y), net.init(0.1, seed=0), step=eta, n_steps=100000,
+                              record_every=10000, keep_params=False)
+    rho = lt.theory.soudry_residual(run.theta.reshape(len(run.t), -1)[1:], w, run.t[1:])
+    dist = np.linalg.norm(rho - w_tilde, axis=-1)
+    assert np.all(np.diff(dist) < 0) and dist[-1] < 0.01 < dist[0] < 0.03
+    assert np.linalg.norm(rho[-1] - wrong) > 1.0
+
+
+@pytest.mark.claim("prop-ch2-bias-law", kind="prediction", tol="1e-8 per run; mean within 4 standard errors")
+def test_bias_error_law_predicted_from_the_run_without_null_space_part():
+    """The head never sees U_2(0) = Phi_2^T W_1(0)^T: one run from the projected init W_1(0)X^+X gives the
+    head p(inf), and from it theta(inf) = theta_hat + Phi_2 U_2(0) p(inf) for every fresh U_2(0) (prediction,
+    per run), and E||theta(inf) - theta_hat||_F^2 = sigma^2 (d - n) ||p(inf)||_F^2. With d in place of d - n
+    (a wrong constant) the sample mean is more than 4 standard errors away."""
+    n, d, m, h, sigma, K = 5, 20, 2, 16, 0.5, 200
+    X, Y = lt.data.underdetermined_regression(n=n, d=d, m=m, seed=0)
+    P_row = np.eye(d) - _null_projector(X)
+    net = lt.FullyConnected([d, h, m])
+    W1, W2 = net.init(sigma, seed=4)
+    rng = np.random.default_rng(5)
+    W1_fresh = W1 @ P_row + sigma * rng.standard_normal((K, h, d)) @ _null_projector(X)
+    W1_batch = np.concatenate([(W1 @ P_row)[None], W1_fresh])
+    W2_batch = np.broadcast_to(W2, (K + 1, m, h)).copy()
+    step = 0.5 / (np.linalg.eigvalsh(X.T @ X / n).max() * (np.linalg.norm(W1, 2) ** 2 + np.linalg.norm(W2, 2) ** 2))
+    run = lt.gradient_descent(net, lt.SquaredLoss(X, Y), [W1_batch, W2_batch], step=step, n_steps=3000,
+                              record_every=3000, keep_params=False)
+    assert run.loss[-1].max() < 1e-20
+    head = np.swapaxes(run.final_params[1][0], -1, -2)                 # p(inf) of the run with U_2(0) = 0
+    np.testing.assert_allclose(run.final_params[1][1:], np.broadcast_to(run.final_params[1][0], (K, m, h)),
+                               atol=1e-10)                             # every head is the same
+    err = run.theta[-1][1:] - _min_norm(X, Y)
+    predicted = _null_projector(X) @ np.swapaxes(W1_fresh, -1, -2) @ head
+    np.testing.assert_allclose(err, predicted, atol=1e-8)
+    sq = np.sum(err ** 2, axis=(-2, -1))
+    Sigma = sigma ** 2 * head.T @ head
+    mean_pred = float(lt.theory.bias_mean_square(X, sigma, head))
+    np.testing.assert_allclose(mean_pred, (d - n) * np.trace(Sigma), rtol=1e-12)
+    se = np.sqrt(2 * (d - n) * np.sum(Sigma ** 2) / K)
+    assert abs(sq.mean() - mean_pred) < 4 * se
+    assert abs(sq.mean() - d * np.trace(Sigma)) > 4 * se
+
+
+@pytest.mark.claim("thm-ch2-woodworth", kind="identity", tol="1e-6 along the flow")
+def test_diagonal_mirror_map_stays_in_the_row_space():
+    """Proof of thm-ch2-woodworth: arcsinh(2 theta(t)/alpha^2) = -2 s(t) lies in range(X^T) at every t, so the
+    limit meets the KKT conditions of min psi_alpha s.t. X theta = y. Woodworth's own scale (arcsinh of
+    theta/alpha^2, i.e. alpha not halved) is a wrong constant: at alpha < 1 it leaves the row space."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 20))
+    y = X[:, :3] @ np.array([1.5, -1.0, 0.8])
+    alphas = np.array([0.1, 0.5, 2.0])
+    flow = lt.gradient_flow(lt.Diagonal(20, 2), lt.SquaredLoss(X, y),
+                            [alphas[:, None] * np.ones((3, 20)), np.zeros((3, 20))],
+                            np.array([0.0, 0.3, 3.0, 30.0, 1e4]), method="LSODA")
+    P = _null_projector(X)
+    for k, a in enumerate(alphas):
+        theta = flow.theta[:, k]
+        mirror = lt.theory.diagonal_mirror_map(theta, a)
+        np.testing.assert_allclose(mirror, np.arcsinh(2 * theta / a ** 2), rtol=1e-14)
+        assert np.abs(mirror @ P).max() < 1e-6 * max(1.0, np.abs(mirror).max())
+        if a < 1:                                                # where arcsinh is far from linear
+            wrong = np.arcsinh(theta[-1] / a ** 2)
+            assert np.abs(wrong @ P).max() > 0.05 * np.abs(wrong).max()
+
+
+def test_new_limit_helpers_validate_their_arguments():
+    X = np.array([[1.0, 0.3], [0.2, 1.0], [-2.0, -2.5]])
+    y = np.array([1.0, 1.0, -1.0])
+    with pytest.raises(ValueError, match="step"):
+        lt.theory.soudry_limit(X, y, 0.0)
+    with pytest.raises(ValueError, match="degenerate"):                  # three collinear support vectors
+        lt.theory.soudry_limit(np.array([[1.0, 0.0], [1.0, 1.0], [1.0, -1.0]]), np.ones(3), 0.1)
+    with pytest.raises(ValueError, match="sigma"):
+        lt.theory.bias_mean_square(X, -1.0, np.ones((3, 1)))
+    with pytest.raises(ValueError, match="head"):
+        lt.theory.bias_mean_square(X, 1.0, np.ones(3))
+    with pytest.raises(ValueError, match="alpha"):
+        lt.theory.diagonal_mirror_map(np.ones(3), 0.0)

@@ -16,7 +16,8 @@ from .regression import min_norm_solution
 
 __all__ = ["row_space_projector", "null_space_projector", "head_product", "bias_term",
            "predicted_limit", "invariant_init", "width_scaling_exponent", "null_space_blocks",
-           "initial_bias_term", "null_space_bound", "decoupled_invariant_init"]
+           "initial_bias_term", "null_space_bound", "decoupled_invariant_init", "bias_mean_square",
+           "diagonal_mirror_map"]
 
 
 def row_space_projector(X: Any) -> np.ndarray:
@@ -167,12 +168,15 @@ def width_scaling_exponent(alpha: float) -> float:
 
     .. math:: \\|\\theta(\\infty) - \\hat\\theta\\|_2 = O\\big(h^{-(4\\alpha - 1)/2}\\big)
 
-    (Min et al. 2021 state :math:`O(h^{-1/2})` at :math:`\\alpha = 1/2`; the general exponent is
-    derived here from the bias formula: :math:`(I - X^+X)W_1(0)^\\top W_2(0)^\\top` is a sum of ``h``
-    independent terms of size :math:`h^{-2\\alpha}`). The book writes this exponent :math:`\\nu` (its
-    :math:`\\alpha` is the initialization scale :math:`h^{-\\nu}`); :math:`\\nu = 1/4` is the NTK
-    parameterization (exponent 0: the error does not vanish) and :math:`\\nu = 1/2` the balanced
-    mean-field one.
+    Min, Tarmoun, Vidal, Mallada (ICML 2021, Theorem 2 = arXiv 2105.06351 v2, Theorem 12; read in their
+    text) prove :math:`\\|U(\\infty)V(\\infty)^\\top - \\hat\\Theta\\|_2 = O(h^{1/2-2\\alpha})` under gradient flow
+    for :math:`1/4 < \\alpha \\le 1/2` and :math:`h` above a polynomial threshold, with probability
+    :math:`1 - \\delta`: the same exponent. The course derives it from the bias formula and a Grönwall bound
+    (:func:`null_space_bound`); :math:`(I - X^+X)W_1(0)^\\top W_2(0)^\\top` is a sum of ``h`` independent terms
+    of size :math:`h^{-2\\alpha}`. The book writes this exponent :math:`\\alpha`, as the paper and Chapter 1 do
+    (the standard deviation of the entries is :math:`\\sigma = h^{-\\alpha}`); :math:`\\alpha = 1/4` is the NTK
+    parameterization (exponent 0: the error does not vanish) and :math:`\\alpha = 1/2` the balanced mean-field
+    one.
 
     Returns
     -------
@@ -265,7 +269,8 @@ def null_space_bound(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
     :func:`lintheory.theory.imbalance_rate_bound` (course convention :math:`\\|X\\theta - Y\\|_F^2/(2n)`).
     Proof: :math:`Z = [P, Q]` obeys :math:`\\dot Z = ZA(t)` with :math:`\\|A\\|_2 \\le \\|X\\|_2\\|E\\|_F/n`
     (see :func:`null_space_blocks`), and :math:`\\|E(t)\\|_F \\le e^{-ct}\\|E(0)\\|_F`. Derived in the
-    course, following the argument of Min et al. (2021). ``inf`` where ``c = 0``.
+    course; it is Min et al. (ICML 2021)'s Grönwall step (their eq. (38), proof of Theorem 2) combined
+    with their Theorem 1, in the course's convention. ``inf`` where ``c = 0``.
 
     Parameters
     ----------
@@ -346,3 +351,67 @@ def decoupled_invariant_init(X: Any, h: int, m: int, scale: float, n_null: int, 
     G, R = np.linalg.qr(rng.standard_normal((h, h)))
     O = G * np.sign(np.diag(R))
     return [O @ W1, W2 @ O.T]
+
+
+def bias_mean_square(X: Any, sigma: Any, head: Any) -> np.ndarray:
+    """Exact mean square of the bias error over a Gaussian null-space part of the first layer.
+
+    If :math:`W_1(0)` has i.i.d. :math:`\\mathcal N(0, \\sigma^2)` entries, its null-space part
+    :math:`U_2(0) = \\Phi_2^\\top W_1(0)^\\top` is independent of everything else at initialization, and
+    the dynamics of the other parameters never involve it (gradient flow or descent, any depth), so the
+    trained head :math:`p(\\infty)` is independent of :math:`U_2(0)`. Given :math:`p(\\infty)` the rows of
+    :math:`\\Phi_2^\\top(\\theta(\\infty) - \\hat\\theta) = U_2(0)p(\\infty)` are i.i.d.
+    :math:`\\mathcal N(0, \\sigma^2p(\\infty)^\\top p(\\infty))`, hence
+
+    .. math:: \\mathbb E\\big[\\|\\theta(\\infty) - \\hat\\theta\\|_F^2 \\,\\big|\\, p(\\infty)\\big]
+              = \\sigma^2(d - n)\\,\\|p(\\infty)\\|_F^2 .
+
+    Derived in the course (zero final loss assumed, as in the bias formula).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d), full row rank
+    sigma : float
+        Standard deviation of the entries of :math:`W_1(0)`, non-negative.
+    head : array_like, shape (..., h, m)
+        :math:`p(\\infty)` (:func:`head_product` of the trained layers above the first).
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X = as_array("X", X, ndim=2)
+    sigma = float(sigma)
+    if not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma must be non-negative and finite, got {sigma!r}")
+    head = np.asarray(head, dtype=float)
+    if head.ndim < 2:
+        raise ValueError(f"head must have shape (..., h, m), got {head.shape}")
+    rank = np.linalg.matrix_rank(X)
+    return sigma ** 2 * (X.shape[1] - rank) * np.sum(head ** 2, axis=(-2, -1))
+
+
+def diagonal_mirror_map(theta: Any, alpha: Any) -> np.ndarray:
+    """The gradient of the diagonal network's potential: :math:`\\nabla\\psi_\\alpha(\\theta) = \\operatorname{arcsinh}(2\\theta/\\alpha^2)`.
+
+    For :math:`\\psi_\\alpha(\\theta) = \\frac{\\alpha^2}{4}\\sum_j q(4\\theta_j/\\alpha^2)` with Woodworth et al.
+    (2020)'s :math:`q`, :math:`q'(z) = \\operatorname{arcsinh}(z/2)`. Along gradient flow of
+    :math:`\\theta = u\\odot v` from :math:`u = \\alpha\\mathbf 1`, :math:`v = 0`,
+    :math:`\\theta(t) = -\\frac{\\alpha^2}{2}\\sinh(2s(t))` with :math:`s(t) = \\int_0^t\\nabla\\L \\in
+    \\operatorname{range}(X^\\top)`, so this map equals :math:`-2s(t)` and stays in the row space of
+    :math:`X` (the mirror-flow argument; derived in the course).
+
+    Parameters
+    ----------
+    theta : array_like, shape (..., d)
+    alpha : float
+        The initialization scale :math:`u(0) = \\alpha\\mathbf 1`, positive.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+    """
+    alpha = float(alpha)
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
+    return np.arcsinh(2.0 * np.asarray(theta, dtype=float) / alpha ** 2)

@@ -9,7 +9,7 @@ from scipy.optimize import linprog, minimize
 
 from .._validation import as_array, check_rows
 
-__all__ = ["l2_max_margin", "l1_max_margin", "soudry_residual"]
+__all__ = ["l2_max_margin", "l1_max_margin", "soudry_residual", "soudry_limit"]
 
 
 def _signed_inputs(X: Any, y: Any) -> np.ndarray:
@@ -117,3 +117,59 @@ def soudry_residual(theta: Any, w_hat: Any, t: Any) -> np.ndarray:
     if np.any(t <= 0):
         raise ValueError("t must be positive (rho uses log t)")
     return theta - np.log(t)[:, None] * w_hat
+
+
+def soudry_limit(X: Any, y: Any, step: float, *, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the limit of :math:`\\rho(t) = \\theta(t) - \\hat w\\log t` fixed by the SVM dual.
+
+    For gradient descent with step ``step`` :math:`= \\eta` on the averaged logistic or exponential loss
+    :math:`\\frac1n\\sum_i\\ell(y_ix_i^\\top\\theta)` (tail :math:`e^{-u}`), :math:`\\rho(t) \\to \\tilde w` with
+
+    .. math:: \\frac{\\eta}{n}\\,e^{-z_i^\\top\\tilde w} = a_i \\quad (i \\in S), \\qquad
+              \\hat w = \\sum_{i\\in S} a_iz_i, \\quad z_i = y_ix_i,
+
+    where :math:`S` is the set of support vectors (:math:`z_i^\\top\\hat w = 1`) and :math:`a_i > 0` the dual
+    variables of the hard-margin SVM. Derived in the course by matching the :math:`1/t` terms of one step,
+    :math:`\\hat w\\,(\\log(t+1) - \\log t) = \\frac{\\eta}{n}\\sum_{i\\in S}e^{-\\log t - z_i^\\top\\tilde w}z_i + o(1/t)`;
+    Soudry et al. (2018) state it for the summed loss (a step :math:`\\eta` on the mean is a step :math:`\\eta/n`
+    on the sum). These :math:`|S|` equations fix only the projection of :math:`\\tilde w` onto
+    :math:`\\operatorname{span}\\{z_i : i \\in S\\}`; when :math:`|S| < d` the rest depends on the initialization and
+    on the whole trajectory, so this function returns the minimum-norm solution, whose projection is the
+    prediction.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}, linearly separable through the origin
+    step : float
+        The step :math:`\\eta > 0` on the averaged loss.
+    tol : float
+        A sample is a support vector when :math:`z_i^\\top\\hat w < 1 + {\\rm tol}`.
+
+    Returns
+    -------
+    w_tilde : ndarray, shape (d,)
+        The solution of the equations above in :math:`\\operatorname{span}\\{z_i : i \\in S\\}`.
+    support : ndarray of int
+        The indices :math:`S`.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is not positive, or the data are degenerate (support vectors linearly dependent or
+        a dual variable not positive), where the limit need not exist.
+    """
+    step = float(step)
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step must be positive and finite, got {step!r}")
+    Z = _signed_inputs(X, y)
+    w_hat = l2_max_margin(X, y)
+    support = np.nonzero(Z @ w_hat < 1 + tol)[0]
+    ZS = Z[support]
+    if np.linalg.matrix_rank(ZS) < len(support):
+        raise ValueError("degenerate data: the support vectors are linearly dependent (the dual is not unique)")
+    a = np.linalg.lstsq(ZS.T, w_hat, rcond=None)[0]
+    if np.any(a <= 0):
+        raise ValueError(f"degenerate data: a dual variable is not positive ({a.min():.3g})")
+    w_tilde = np.linalg.lstsq(ZS, -np.log(Z.shape[0] * a / step), rcond=None)[0]
+    return w_tilde, support

@@ -14,7 +14,7 @@ __all__ = ["saxe_mode"]
 def saxe_mode(t: Any, s: Any, a0: Any) -> np.ndarray:
     """Strength of one mode of a two-layer linear network under gradient flow.
 
-    With whitened inputs (:math:`X^\\top X/n = I`), a target mode of strength ``s`` and a balanced,
+    With whitened inputs (:math:`XX^\\top = nI`; for the course's :math:`n < d`, :math:`X^\\top X/n = I` is impossible), a target mode of strength ``s`` and a balanced,
     decoupled initialisation of strength ``a0``, the course's loss :math:`\\|X\\theta - Y\\|^2/(2n)`
     gives :math:`\\dot a = 2a(s - a)`, whose solution is
 
