@@ -520,3 +520,20 @@ def test_every_box_links_to_its_entry_on_the_claims_page():
     assert len(links) >= 30
     assert sorted(set(links) - ids) == []
     assert len(set(links)) == len(links)            # one link per box
+
+
+def test_display_math_fits_a_phone(browser, server):
+    """At 390 px, at most 10 display equations of the whole book need a sideways scroll (MathJax 4 breaks the
+    others into lines); the count per page goes to _build/browser/math-scroll-report.md."""
+    counts = {}
+    for path in PAGES:
+        page, _ = open_page(browser, server, path, "phone")
+        counts[path] = page.evaluate("""() => Array.from(document.querySelectorAll('.bd-article mjx-container[display="true"]'))
+            .filter(m => { for (let el = m; el && el !== document.body; el = el.parentElement) {
+                if (['auto', 'scroll'].includes(getComputedStyle(el).overflowX) && el.scrollWidth > el.clientWidth + 4) return true; }
+              return false; }).length""")
+        page.context.close()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "math-scroll-report.md").write_text("| page | display equations that scroll at 390 px |\n|---|--:|\n" + "".join(
+        f"| {p} | {n} |\n" for p, n in counts.items()) + f"| all | {sum(counts.values())} |\n")
+    assert sum(counts.values()) <= 10, counts
