@@ -22,3 +22,8 @@ from . import low_rank  # noqa: E402
 from .low_rank import *  # noqa: F401,F403,E402
 
 __all__ += low_rank.__all__
+
+from . import large_steps  # noqa: E402
+from .large_steps import *  # noqa: F401,F403,E402
+
+__all__ += large_steps.__all__
