@@ -31,6 +31,14 @@ def test_uv_state_of_scalar_and_wide_networks():
     assert batch.f.shape == (4,)
 
 
+def test_uv_init_has_the_requested_output_and_imbalance():
+    p = lt.theory.uv_init(np.array([0.2, -0.5, 1.0]), np.array([4.0, -1.0, 0.0]))
+    s = lt.theory.uv_state(p)
+    assert np.allclose(s.f, [0.2, -0.5, 1.0]) and np.allclose(s.imbalance, [4.0, -1.0, 0.0])
+    with pytest.raises(ValueError, match="f0"):
+        lt.theory.uv_init(0.0, 1.0)
+
+
 def test_minimizer_sharpness_and_balancing_bound_values():
     assert lt.theory.uv_minimizer_sharpness(0.0, 1.5) == pytest.approx(3.0)
     assert lt.theory.uv_minimizer_sharpness(3.0, 2.0) == pytest.approx(5.0)

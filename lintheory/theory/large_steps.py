@@ -28,7 +28,7 @@ import numpy as np
 
 from .._validation import as_array, check_int
 
-__all__ = ["UVPath", "uv_recursion", "uv_state", "uv_minimizer_sharpness", "balancing_bound",
+__all__ = ["UVPath", "uv_init", "uv_recursion", "uv_state", "uv_minimizer_sharpness", "balancing_bound",
            "catapult_thresholds", "lazy_curvature_drop"]
 
 
@@ -69,6 +69,32 @@ def uv_state(params: Any) -> UVPath:
     u, v = W1[..., 0], W2[..., 0, :]
     uu, vv = np.sum(u * u, axis=-1), np.sum(v * v, axis=-1)
     return UVPath(np.sum(u * v, axis=-1), uu + vv, uu - vv)
+
+
+def uv_init(f0: Any, imbalance0: Any) -> list[np.ndarray]:
+    """Parameters of the scalar uv model (``FullyConnected([1, 1, 1])``) with a given output and imbalance.
+
+    .. math:: u_0 = \\sqrt{\\big(D_0 + \\sqrt{D_0^2 + 4f_0^2}\\big)/2},\\qquad v_0 = f_0/u_0 ,
+
+    the point of the hyperbola :math:`u^2 - v^2 = D_0` with :math:`uv = f_0` and :math:`u > 0`.
+
+    Parameters
+    ----------
+    f0 : float or array_like
+        Initial output :math:`uv \\ne 0`.
+    imbalance0 : float or array_like
+        Initial imbalance :math:`D_0 = u^2 - v^2`. Both broadcast; the result has that batch shape.
+
+    Returns
+    -------
+    list of ndarray
+        ``[W1, W2]`` of shapes ``(*batch, 1, 1)``.
+    """
+    f0, D0 = np.broadcast_arrays(as_array("f0", f0), as_array("imbalance0", imbalance0))
+    if np.any(f0 == 0):
+        raise ValueError("f0 must be non-zero (u v = 0 leaves the imbalance alone undetermined)")
+    u0 = np.sqrt((D0 + np.sqrt(D0 * D0 + 4 * f0 * f0)) / 2)
+    return [u0[..., None, None], (f0 / u0)[..., None, None]]
 
 
 def uv_recursion(f0: Any, curvature0: Any, step: Any, n_steps: int, *, target: Any = 0.0,
