@@ -148,3 +148,22 @@ def test_gd_tracks_gradient_flow_at_first_order():
         gaps.append(np.abs(gd.theta - ref).max())
     slope = np.polyfit(np.log(etas), np.log(gaps), 1)[0]
     assert abs(slope - 1) < 0.15
+
+
+@pytest.mark.claim("thm-ch6-balancing", kind="prediction", tol="1e-9 rel")
+def test_diagonal_network_balances_coordinate_by_coordinate():
+    a, t = np.array([1.0, 2.0]), np.array([1.0, 0.5])
+    c = a ** 2 / 2                                      # loss = sum_j c_j (theta_j - t_j)^2 / 2 on X = diag(a), n = 2
+    net, loss = lt.Diagonal(2, 2), lt.SquaredLoss(np.diag(a), a * t)
+    start = lt.theory.uv_init(np.full(2, 0.2), np.array([6.0, 3.0]))
+    p0 = [start[0][:, 0, 0], start[1][:, 0, 0]]
+    n_conv = 0
+    for eta in np.linspace(0.02, 0.6, 30):
+        bound = lt.theory.balancing_bound(eta * c, t)    # prediction, per coordinate
+        run = lt.gradient_descent(net, loss, p0, float(eta), 4000, keep_params=False)
+        if run.diverged or np.abs(run.theta[-1] - t).max() > 1e-10:
+            continue
+        n_conv += 1
+        D = run.final_params[0] ** 2 - run.final_params[1] ** 2
+        assert np.all(np.abs(D) <= bound * (1 + 1e-9))
+    assert n_conv >= 10
