@@ -167,3 +167,20 @@ def test_diagonal_network_balances_coordinate_by_coordinate():
         D = run.final_params[0] ** 2 - run.final_params[1] ** 2
         assert np.all(np.abs(D) <= bound * (1 + 1e-9))
     assert n_conv >= 10
+
+
+@pytest.mark.claim("cor-ch6-drift", kind="prediction", tol="error O(eta): fitted order 1 +- 0.2")
+def test_small_step_imbalance_drift_is_first_order():
+    net, loss = uv_problem(1, 1.0)
+    p0 = lt.theory.uv_init(0.2, 4.0)
+    s0 = lt.theory.uv_state(p0)
+    rate = lt.theory.flow_residual_integral(s0.f, s0.curvature, 1.0)          # prediction, before the runs
+    etas = np.array([0.004, 0.008, 0.016, 0.032])
+    errs = []
+    for eta in etas:
+        run = lt.gradient_descent(net, loss, p0, float(eta), int(40 / eta), record_every=int(40 / eta),
+                                  keep_params=False)
+        D = lt.theory.uv_state(run.final_params).imbalance
+        errs.append(abs(np.log(D / s0.imbalance) / (-eta * rate) - 1))
+    order = np.polyfit(np.log(etas), np.log(errs), 1)[0]
+    assert abs(order - 1) < 0.2 and errs[0] < 0.02

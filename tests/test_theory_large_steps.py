@@ -55,7 +55,17 @@ def test_catapult_thresholds_and_lazy_drop():
     assert lt.theory.lazy_curvature_drop(0.1, 2.0, 1e-9) == pytest.approx(2 * 0.01 / 2.0, rel=1e-8)
 
 
+def test_flow_residual_integral_against_quadrature():
+    from scipy.integrate import quad
+    f0, lam0, y = 0.2, 4.5, 1.0
+    Q = lam0 ** 2 - 4 * f0 ** 2
+    want = quad(lambda f: (y - f) / np.sqrt(Q + 4 * f * f), f0, y, epsabs=1e-13)[0]
+    assert lt.theory.flow_residual_integral(f0, lam0, y) == pytest.approx(want, rel=1e-10)
+    assert lt.theory.flow_residual_integral(1.5, 4.5, y) > 0          # from above the target as well
+
+
 @pytest.mark.parametrize("call, match", [
+    (lambda: lt.theory.flow_residual_integral(1.0, 2.0, 1.0), "curvature0"),
     (lambda: lt.theory.uv_recursion(1.0, 1.0, 0.1, 5), "curvature0"),
     (lambda: lt.theory.uv_recursion(0.1, 1.0, -0.1, 5), "step"),
     (lambda: lt.theory.uv_recursion(0.1, 1.0, 0.1, -1), "n_steps"),

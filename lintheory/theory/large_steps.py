@@ -29,7 +29,7 @@ import numpy as np
 from .._validation import as_array, check_int
 
 __all__ = ["UVPath", "uv_init", "uv_recursion", "uv_state", "uv_minimizer_sharpness", "balancing_bound",
-           "catapult_thresholds", "lazy_curvature_drop"]
+           "catapult_thresholds", "lazy_curvature_drop", "flow_residual_integral"]
 
 
 class UVPath(NamedTuple):
@@ -243,3 +243,43 @@ def lazy_curvature_drop(f0: Any, curvature0: Any, step: Any) -> np.ndarray:
     if np.any(x >= 2):
         raise ValueError(f"step * curvature0 must be below 2 (the lazy phase), got {x}")
     return (4 - x) * f0 * f0 / (lam0 * (2 - x))
+
+
+def flow_residual_integral(f0: Any, curvature0: Any, target: Any) -> np.ndarray:
+    """:math:`\\int_0^\\infty r(t)^2\\,dt` along the gradient flow of the uv model, in closed form.
+
+    The flow :math:`\\dot f = -\\lambda r`, :math:`\\dot\\lambda = -4rf` conserves :math:`Q = \\lambda^2 - 4f^2`
+    (:math:`= D^2` for width 1), and :math:`f` moves monotonically to :math:`y`; with :math:`dt = -df/(\\lambda r)`,
+
+    .. math::
+
+        \\int_0^\\infty r^2\\,dt = \\int_{f_0}^{y}\\frac{y - f}{\\sqrt{Q + 4f^2}}\\,df = F(y) - F(f_0),\\qquad
+        F(f) = \\frac y2\\operatorname{asinh}\\frac{2f}{\\sqrt Q} - \\frac14\\sqrt{Q + 4f^2}
+
+    (derived in this course, Chapter 6). Since :func:`uv_recursion` multiplies the imbalance by
+    :math:`1 - \\eta^2r_k^2`, gradient descent ends with
+    :math:`\\ln(D_\\infty/D_0) = -\\eta\\int_0^\\infty r^2\\,dt + O(\\eta^2)`: Chapter 1's :math:`O(\\eta^2)` drift per step,
+    summed.
+
+    Parameters
+    ----------
+    f0, curvature0 : array_like
+        Initial output and curvature, with :math:`Q = \\lambda_0^2 - 4f_0^2 > 0`.
+    target : array_like
+        :math:`y`. All three broadcast.
+
+    Returns
+    -------
+    ndarray
+        The integral (non-negative).
+    """
+    f0, lam0, y = as_array("f0", f0), _positive("curvature0", curvature0), as_array("target", target)
+    Q = lam0 * lam0 - 4 * f0 * f0
+    if np.any(Q <= 0):
+        raise ValueError(f"curvature0^2 - 4 f0^2 must be positive (an unbalanced or non-aligned start), got {Q}")
+    root = np.sqrt(Q)
+
+    def F(f: np.ndarray) -> np.ndarray:
+        return y / 2 * np.arcsinh(2 * f / root) - np.sqrt(Q + 4 * f * f) / 4
+
+    return F(y) - F(f0)
