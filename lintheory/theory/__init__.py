@@ -22,3 +22,8 @@ from . import low_rank  # noqa: E402
 from .low_rank import *  # noqa: F401,F403,E402
 
 __all__ += low_rank.__all__
+
+from . import classification_scale  # noqa: E402
+from .classification_scale import *  # noqa: F401,F403,E402
+
+__all__ += classification_scale.__all__
