@@ -1,4 +1,4 @@
-"""Gradient flow of diagonal networks on the exponential loss, clocked by the log of the loss.
+"""Gradient flow of diagonal networks on the exponential or logistic loss, clocked by the log of the loss.
 
 On separable data the exponential loss :math:`\\varepsilon` goes to 0 and the time to ``inf``; Moroshko et al.
 (2020) show the direction reached depends on how small :math:`\\varepsilon` is, down to values like
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.special import logsumexp, softmax
+from scipy.special import logsumexp
 
-from ._validation import as_array, check_positive
+from ._validation import as_array, check_choice, check_positive
 from .theory.classification_scale import dual_map
 from .theory.max_margin import _signed_inputs
 
@@ -44,22 +44,52 @@ class LogLossFlow:
     stats: dict = field(default_factory=dict)
 
 
-def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, rtol: float = 1e-10,
-                  atol: float = 1e-12) -> LogLossFlow:
-    """Gradient flow on :math:`\\L = \\frac1N\\sum_ne^{-y_nx_n^\\top\\theta}` with the loss's log as the clock.
+LOSSES = ("exponential", "logistic")
+
+
+def _log_loss_terms(m: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    """Logs of the per-sample losses :math:`\\ell(m_n)` and of :math:`-\\ell'(m_n)`, never forming either.
+
+    Exponential: both are :math:`-m`. Logistic: :math:`\\log\\log(1+e^{-m})`, computed as
+    :math:`-m + \\log(1 - e^{-m}/2)` to :math:`O(e^{-2m})` for :math:`m > 30`, and :math:`-\\log(1+e^{m})`.
+    """
+    if loss == "exponential":
+        return -m, -m
+    with np.errstate(over="ignore"):
+        big = m > 30.0
+        log_ell = np.where(big, -m + np.log1p(-0.5 * np.exp(-np.where(big, m, 30.0))),
+                           np.log(np.logaddexp(0.0, -np.where(big, 0.0, m))))
+    return log_ell, -np.logaddexp(0.0, m)
+
+
+def log_inv_loss(X: Any, y: Any, theta: Any, *, loss: str = "exponential") -> np.ndarray:
+    """:math:`\\log(1/\\L(\\theta))` for the mean exponential or logistic loss, as a log-sum-exp (batched over
+    leading axes of ``theta``); the loss itself is never formed, so it may be far below the smallest float."""
+    Z = _signed_inputs(X, y)
+    check_choice("loss", loss, LOSSES)
+    log_ell = _log_loss_terms(np.asarray(theta, dtype=float) @ Z.T, loss)[0]
+    return np.log(Z.shape[0]) - logsumexp(log_ell, axis=-1)
+
+
+def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, loss: str = "exponential",
+                  rtol: float = 1e-10, atol: float = 1e-12) -> LogLossFlow:
+    """Gradient flow on :math:`\\L = \\frac1N\\sum_n\\ell(y_nx_n^\\top\\theta)` with the loss's log as the clock.
 
     The network is the diagonal one :math:`\\theta = v_1\\odot\\cdots\\odot v_L` from
-    :math:`v_l(0) = \\alpha\\mathbf 1` (:math:`l < L`), :math:`v_L(0) = 0` (``depth = 1``: a linear model from 0).
-    With :math:`z_n = y_nx_n`, :math:`\\theta = \\varphi(Z^\\top\\kappa)` (:func:`lintheory.theory.dual_map`) and
-    :math:`\\dot\\kappa_n = e^{-z_n^\\top\\theta}/N`. Changing the clock to :math:`s = -\\log\\L` (derived in this course),
+    :math:`v_l(0) = \\alpha\\mathbf 1` (:math:`l < L`), :math:`v_L(0) = 0` (``depth = 1``: a linear model from 0),
+    and :math:`\\ell(m) = e^{-m}` (``"exponential"``) or :math:`\\log(1+e^{-m})` (``"logistic"``). With
+    :math:`z_n = y_nx_n`, :math:`\\theta = \\varphi(Z^\\top\\kappa)` (:func:`lintheory.theory.dual_map`) and
+    :math:`\\dot\\kappa_n = -\\ell'(z_n^\\top\\theta)/N`. Changing the clock to :math:`s = -\\log\\L` (derived in this
+    course),
 
     .. math::
-        \\frac{d\\kappa}{ds} = \\frac{p}{\\sum_j\\varphi'(\\nu_j)\\,(Z^\\top p)_j^2},\\qquad
-        p = \\operatorname{softmax}(-Z\\theta),\\quad \\nu = Z^\\top\\kappa,
+        \\frac{d\\kappa}{ds} = \\frac{r}{\\sum_j\\varphi'(\\nu_j)\\,(Z^\\top r)_j^2},\\qquad
+        r_n = \\frac{-\\ell'(z_n^\\top\\theta)}{N\\L},\\quad \\nu = Z^\\top\\kappa,
 
-    where :math:`p_n = e^{-z_n^\\top\\theta}/(N\\L)` are the normalized per-sample losses: no quantity of the
-    size of :math:`\\L` or of :math:`t` appears, so :math:`s` may run to :math:`10^4` (:math:`\\L = 10^{-4343}`)
-    and beyond. Integrated by ``solve_ivp`` (BDF, an implicit method: the system is mildly stiff).
+    and :math:`r_n` is computed from logs (for the exponential loss :math:`r = \\operatorname{softmax}(-Z\\theta)`):
+    no quantity of the size of :math:`\\L` or of the time appears, so :math:`s` may run to :math:`10^4`
+    (:math:`\\L = 10^{-4343}`) and beyond. Integrated by ``solve_ivp`` (BDF, an implicit method: the system is
+    mildly stiff).
 
     Parameters
     ----------
@@ -70,8 +100,9 @@ def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, rtol
     depth : int
         1, 2, 3 or 4.
     s_eval : array_like, shape (T,)
-        Increasing values of :math:`\\log(1/\\varepsilon)` at which to record, all > 0
-        (the flow starts at :math:`\\theta = 0`, :math:`\\varepsilon = 1`, :math:`s = 0`).
+        Increasing values of :math:`\\log(1/\\L)` at which to record. The flow starts at :math:`\\theta = 0`, where
+        :math:`s = 0` (exponential) or :math:`-\\log\\log 2` (logistic); every value must exceed it.
+    loss : {"exponential", "logistic"}
     rtol, atol : float
         Tolerances of the integrator on :math:`\\kappa`.
 
@@ -81,20 +112,24 @@ def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, rtol
     """
     Z = _signed_inputs(X, y)
     alpha = check_positive("alpha", alpha)
+    check_choice("loss", loss, LOSSES)
     dual_map(0.0, alpha, depth)                      # validates depth
     s_eval = as_array("s_eval", s_eval, ndim=1)
-    if np.any(s_eval <= 0) or np.any(np.diff(s_eval) <= 0):
-        raise ValueError("s_eval must be positive and strictly increasing (s = log(1/loss) starts at 0)")
+    s0 = 0.0 if loss == "exponential" else -np.log(np.log(2.0))
+    if np.any(s_eval <= s0) or np.any(np.diff(s_eval) <= 0):
+        raise ValueError(f"s_eval must be strictly increasing and above {s0:.6g}, the value of s = log(1/loss) "
+                         f"at theta = 0")
     if not np.any(Z.sum(axis=0)):
         raise ValueError("the flow does not move: sum_n y_n x_n = 0")
 
     def rhs(_s, kappa):
         theta, dtheta = dual_map(Z.T @ kappa, alpha, depth)
-        p = softmax(-(Z @ theta))
-        g = Z.T @ p
-        return p / np.dot(dtheta, g * g)
+        log_ell, log_slope = _log_loss_terms(Z @ theta, loss)
+        r = np.exp(log_slope - logsumexp(log_ell))   # -l'/(N L): the 1/N cancels against the mean's
+        g = Z.T @ r
+        return r / np.dot(dtheta, g * g)
 
-    sol = solve_ivp(rhs, (0.0, float(s_eval[-1])), np.zeros(Z.shape[0]), method="BDF", t_eval=s_eval,
+    sol = solve_ivp(rhs, (s0, float(s_eval[-1])), np.zeros(Z.shape[0]), method="BDF", t_eval=s_eval,
                     rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"log_loss_flow: the integrator failed: {sol.message}")
@@ -102,13 +137,6 @@ def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, rtol
     theta = dual_map(kappa @ Z, alpha, depth)[0]
     return LogLossFlow(s=sol.t, kappa=kappa, theta=theta,
                        stats={"nfev": sol.nfev, "njev": sol.njev, "nlu": sol.nlu})
-
-
-def log_inv_loss(X: Any, y: Any, theta: Any) -> np.ndarray:
-    """:math:`\\log(1/\\L(\\theta))` for the mean exponential loss, as a log-sum-exp (batched over leading axes)."""
-    Z = _signed_inputs(X, y)
-    theta = np.asarray(theta, dtype=float)
-    return np.log(Z.shape[0]) - logsumexp(-(theta @ Z.T), axis=-1)
 
 
 def last_crossing(s: Any, gap: Any) -> float:

@@ -74,27 +74,30 @@ def test_predicted_log_inv_loss_is_about_c_alpha_L():
 def test_log_loss_flow_clock_is_the_log_of_the_loss_it_reaches():
     """Identity: the recorded theta has log(1/loss) equal to the clock s, including where loss < 1e-300."""
     X, y = _data()
-    s = np.geomspace(0.1, 3e4, 12)
-    for L, alpha in [(1, 1.0), (2, 0.5), (3, 2.0)]:
-        run = log_loss_flow(X, y, alpha, L, s)
-        assert np.allclose(log_inv_loss(X, y, run.theta), s, rtol=1e-7)
+    s = np.geomspace(0.4, 3e4, 12)
+    for L, alpha, loss in [(1, 1.0, "exponential"), (2, 0.5, "exponential"), (3, 2.0, "exponential"),
+                           (2, 2.0, "logistic")]:
+        run = log_loss_flow(X, y, alpha, L, s, loss=loss)
+        assert np.allclose(log_inv_loss(X, y, run.theta, loss=loss), s, rtol=1e-7)
         assert run.theta.shape == (12, X.shape[1]) and run.kappa.shape == (12, X.shape[0])
         assert np.all(np.diff(run.kappa, axis=0) >= -1e-12 * run.kappa.max())   # cumulative losses never shrink
 
 
 @pytest.mark.claim("prop-ch2d-logflow", kind="prediction", tol="1e-6 rel on theta")
+@pytest.mark.parametrize("loss", ["exponential", "logistic"])
 @pytest.mark.parametrize("L", [1, 2, 3])
-def test_log_loss_flow_follows_gradient_flow_on_the_parameters(L):
+def test_log_loss_flow_follows_gradient_flow_on_the_parameters(L, loss):
     """Against the course's gradient flow on the network parameters (lt.gradient_flow, DOP853, on
     lt.ExponentialLoss), compared at equal loss: the reparametrized clock and the dual map of
     lintheory.theory.dual_map must reproduce the ordinary flow from v_l = alpha (l < L), v_L = 0."""
     X, y = _data()
     alpha, d = 0.8, X.shape[1]
-    net, loss = lt.Diagonal(d, L), lt.ExponentialLoss(X, y)
+    net = lt.Diagonal(d, L)
+    objective = lt.ExponentialLoss(X, y) if loss == "exponential" else lt.LogisticLoss(X, y)
     params = [np.full(d, alpha) for _ in range(L - 1)] + [np.zeros(d)]
-    ref = lt.gradient_flow(net, loss, params, np.linspace(0.0, 60.0, 13)[1:], rtol=1e-12, atol=1e-14)
+    ref = lt.gradient_flow(net, objective, params, np.linspace(0.0, 60.0, 13)[1:], rtol=1e-12, atol=1e-14)
     s = -np.log(ref.loss)
-    run = log_loss_flow(X, y, alpha, L, s, rtol=1e-12, atol=1e-14)
+    run = log_loss_flow(X, y, alpha, L, s, loss=loss, rtol=1e-12, atol=1e-14)
     assert np.allclose(run.theta, ref.theta, rtol=1e-6, atol=1e-9)
 
 
@@ -106,6 +109,21 @@ def test_log_loss_flow_arguments():
         log_loss_flow(X, y, 1.0, 2, [2.0, 1.0])
     with pytest.raises(ValueError, match="L must be one of"):
         log_loss_flow(X, y, 1.0, 7, [1.0])
+    with pytest.raises(ValueError, match="above 0.366"):
+        log_loss_flow(X, y, 1.0, 2, [0.3, 1.0], loss="logistic")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        log_loss_flow(X, y, 1.0, 2, [1.0], loss="hinge")
+
+
+def test_logistic_log_terms_are_accurate_where_the_loss_underflows():
+    """log log(1 + e^-m) and -log(1 + e^m), against mpmath-free references: the exact values at moderate m and
+    the asymptote -m at m = 1e4, where e^-m is not a float."""
+    from lintheory.logflow import _log_loss_terms
+    m = np.array([-50.0, -1.0, 0.0, 2.0, 29.0, 31.0, 1e4])
+    log_ell, log_slope = _log_loss_terms(m, "logistic")
+    with np.errstate(under="ignore"):
+        assert np.allclose(log_ell[:6], np.log(np.log1p(np.exp(-m[:6]))), rtol=1e-12)
+    assert log_ell[-1] == -1e4 and np.allclose(log_slope, -np.logaddexp(0.0, m), rtol=1e-15)
 
 
 def test_last_crossing():
