@@ -121,7 +121,7 @@ def potential_direction(X: Any, y: Any, c: float, L: int, *, tol: float = 1e-10,
     margin constraints :math:`y_nx_n^\\top\\theta \\ge \\gamma` is :math:`\\alpha^Lb(\\gamma/\\alpha^L)`. As
     :math:`c\\to 0`, :math:`b(c)/c` tends to the :math:`\\ell_2` max-margin solution (:math:`Q\\approx\\frac12\\|b\\|^2`
     near 0); as :math:`c\\to\\infty` the direction of :math:`b(c)` tends to the :math:`\\ell_1` max-margin one when that
-    is unique (the leading term of :math:`Q` at infinity is :math:`|b|\\log|b|` for ``L = 2`` and
+    is unique (the leading term of :math:`Q` at infinity is :math:`\\frac12|b|\\log|b|` for ``L = 2`` and
     :math:`\\tau_L^*|b|` for ``L > 2``).
 
     Solved through the dual: :math:`\\lambda = \\arg\\min_{\\lambda\\ge0}\\sum_jH_L^*((Z^\\top\\lambda)_j) - c\\mathbf 1^\\top\\lambda`
