@@ -26,6 +26,9 @@ def test_dual_map_is_chapter_3s_h_L_and_the_inverse_hessian_of_Q(L):
     h = 1e-6
     fd = (cs.dual_map(nu + h, alpha, L)[0] - cs.dual_map(nu - h, alpha, L)[0]) / (2 * h)
     assert np.allclose(dtheta, fd, rtol=1e-7)
+    d2theta = cs.dual_map(nu, alpha, L, second=True)[2]
+    fd2 = (cs.dual_map(nu + h, alpha, L)[1] - cs.dual_map(nu - h, alpha, L)[1]) / (2 * h)
+    assert np.allclose(d2theta, fd2, rtol=1e-6, atol=1e-8 * np.max(np.abs(fd2)))
 
 
 def test_dual_map_outside_its_domain_and_bad_arguments():
@@ -101,6 +104,22 @@ def test_log_loss_flow_follows_gradient_flow_on_the_parameters(L, loss):
     assert np.allclose(run.theta, ref.theta, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("loss", ["exponential", "logistic"])
+@pytest.mark.parametrize("L", [1, 2, 3])
+def test_the_flow_jacobian_is_the_derivative_of_its_field(L, loss):
+    """The exact Jacobian handed to BDF against central differences of the field, at a state with margins
+    of both signs (small kappa) and one deep in training."""
+    from lintheory.logflow import _vector_field
+    X, y = _data()
+    Z = y[:, None] * X
+    rhs, jac = _vector_field(Z, 0.8, L, loss)
+    rng = np.random.default_rng(3)
+    for kappa in (0.05 * rng.random(8), log_loss_flow(X, y, 0.8, L, [30.0], loss=loss).kappa[0]):
+        h = 1e-7 * max(1.0, np.max(kappa))
+        fd = np.array([(rhs(0, kappa + h * e) - rhs(0, kappa - h * e)) / (2 * h) for e in np.eye(8)]).T
+        assert np.allclose(jac(0, kappa), fd, rtol=1e-5, atol=1e-7 * np.max(np.abs(fd)))
+
+
 def test_log_loss_flow_arguments():
     X, y = _data()
     with pytest.raises(ValueError, match="s_eval"):
@@ -132,3 +151,16 @@ def test_last_crossing():
     assert np.isnan(last_crossing(s, [1.0, 2.0, 3.0, 4.0]))
     with pytest.raises(ValueError):
         last_crossing(s, [1.0, 2.0])
+
+
+def test_flow_and_closed_forms_refuse_what_they_cannot_do():
+    """Non-separable data (the loss has a positive minimum, so the clock s cannot run), too few Newton
+    iterations, and mismatched quadrature arguments."""
+    for X_bad, y_bad in [([[1.0, 0.0], [1.0, 0.0]], [1.0, -1.0]), ([[1.0], [-0.5]], [1.0, 1.0])]:
+        with pytest.raises(ValueError, match="not linearly separable"):
+            log_loss_flow(np.array(X_bad), np.array(y_bad), 1.0, 2, [1.0])
+    X, y = _data()
+    with pytest.raises(RuntimeError, match="did not converge"):
+        cs.potential_direction(X, y, 10.0, 2, max_iter=1)
+    with pytest.raises(ValueError, match="same shape"):
+        cs.orthogonal_log_time([1.0, 2.0], [0.5], 1.0, 2)

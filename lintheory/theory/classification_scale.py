@@ -38,7 +38,7 @@ def _depth(L: Any) -> int:
     return L
 
 
-def dual_map(nu: Any, alpha: float, L: int) -> tuple[np.ndarray, np.ndarray]:
+def dual_map(nu: Any, alpha: float, L: int, *, second: bool = False) -> tuple[np.ndarray, ...]:
     """:math:`\\theta = \\varphi_{\\alpha,L}(\\nu)` and its derivative, coordinatewise (derived in this course).
 
     Gradient flow on any loss of :math:`\\theta` for the diagonal network started at
@@ -61,17 +61,20 @@ def dual_map(nu: Any, alpha: float, L: int) -> tuple[np.ndarray, np.ndarray]:
         Initialization scale, positive.
     L : int
         Depth, one of 1, 2, 3, 4.
+    second : bool, default False
+        Also return :math:`\\varphi''(\\nu) = \\alpha^{3L-4}(1+s^2)^{(L-1)/2}\\,2s(1+s^2)^{L-3}[(L-2)(1+Ls^2) +
+        L(1+s^2)]` (for the Jacobian of the flow).
 
     Returns
     -------
-    theta, dtheta : ndarray, like ``nu``
+    theta, dtheta[, d2theta] : ndarray, like ``nu``
         For ``L = 3, 4`` the map is defined for :math:`|\\alpha^{L-2}\\nu| < \\pi/2` resp. ``1``; outside it
         returns ``inf`` (the flow never gets there: :math:`\\theta` would be infinite).
     """
     L, alpha = _depth(L), check_positive("alpha", alpha)
     nu = np.asarray(nu, dtype=float)
     if L == 1:
-        return nu.copy(), np.ones_like(nu)
+        return (nu.copy(), np.ones_like(nu)) + ((np.zeros_like(nu),) if second else ())
     tau = alpha ** (L - 2) * nu
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if L == 2:
@@ -83,7 +86,11 @@ def dual_map(nu: Any, alpha: float, L: int) -> tuple[np.ndarray, np.ndarray]:
         q = 1.0 + s * s
         theta = alpha ** L * s * q ** ((L - 1) / 2)
         dtheta = alpha ** (2 * L - 2) * q ** (L - 2) * (1.0 + L * s * s)
-    return theta, dtheta
+        if not second:
+            return theta, dtheta
+        d2theta = (alpha ** (3 * L - 4) * q ** ((L - 1) / 2) * 2 * s * q ** (L - 3)
+                   * ((L - 2) * (1.0 + L * s * s) + L * q))
+    return theta, dtheta, d2theta
 
 
 def _conjugate(tau: np.ndarray, L: int) -> np.ndarray:
