@@ -3,7 +3,7 @@
 On separable data the exponential loss :math:`\\varepsilon` goes to 0 and the time to ``inf``; Moroshko et al.
 (2020) show the direction reached depends on how small :math:`\\varepsilon` is, down to values like
 :math:`10^{-1000}` that no float holds. Here neither :math:`\\varepsilon` nor the time is ever formed: the state is
-the dual variable :math:`\\kappa` (cumulative per-sample losses) and the clock is :math:`s = \\log(1/\\varepsilon)`.
+the dual variable :math:`\\lambda` (cumulative per-sample losses) and the clock is :math:`s = \\log(1/\\varepsilon)`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class LogLossFlow:
     ----------
     s : ndarray, shape (T,)
         :math:`\\log(1/\\varepsilon)` of each snapshot (natural log; ``s / log(10)`` is :math:`\\log_{10}(1/\\varepsilon)`).
-    kappa : ndarray, shape (T, N)
-        Dual variables :math:`\\kappa_n = \\frac1N\\int_0^te^{-z_n^\\top\\theta}`.
+    lam : ndarray, shape (T, N)
+        Dual variables :math:`\\lambda_n = \\frac1N\\int_0^te^{-z_n^\\top\\theta}`.
     theta : ndarray, shape (T, d)
         End-to-end predictors.
     stats : dict
@@ -39,7 +39,7 @@ class LogLossFlow:
     """
 
     s: np.ndarray
-    kappa: np.ndarray
+    lam: np.ndarray
     theta: np.ndarray
     stats: dict = field(default_factory=dict)
 
@@ -63,23 +63,23 @@ def _log_loss_terms(m: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _vector_field(Z: np.ndarray, alpha: float, depth: int, loss: str) -> tuple[Callable, Callable]:
-    """The right-hand side :math:`d\\kappa/ds` of :func:`log_loss_flow` and its Jacobian in :math:`\\kappa`."""
+    """The right-hand side :math:`d\\lambda/ds` of :func:`log_loss_flow` and its Jacobian in :math:`\\lambda`."""
 
-    def terms(kappa):
-        theta, dtheta, d2theta = dual_map(Z.T @ kappa, alpha, depth, second=True)
+    def terms(lam):
+        theta, dtheta, d2theta = dual_map(Z.T @ lam, alpha, depth, second=True)
         m = Z @ theta
         log_ell, log_slope = _log_loss_terms(m, loss)
         r = np.exp(log_slope - logsumexp(log_ell))   # -l'/(N L): the 1/N cancels against the mean's
         g = Z.T @ r
         return m, dtheta, d2theta, r, g, np.dot(dtheta, g * g)
 
-    def rhs(_s, kappa):
-        *_, r, _g, G = terms(kappa)
+    def rhs(_s, lam):
+        *_, r, _g, G = terms(lam)
         return r / G
 
-    def jac(_s, kappa):
-        # dr/dm = rr^T - diag(r w), w = l''/(-l') = 1 (exponential) or sigma(m) (logistic); dm/dkappa = Z D Z^T
-        m, dtheta, d2theta, r, g, G = terms(kappa)
+    def jac(_s, lam):
+        # dr/dm = rr^T - diag(r w), w = l''/(-l') = 1 (exponential) or sigma(m) (logistic); dm/dlam = Z D Z^T
+        m, dtheta, d2theta, r, g, G = terms(lam)
         w = 1.0 if loss == "exponential" else np.exp(-np.logaddexp(0.0, -m))
         dm = (Z * dtheta) @ Z.T
         dr = (np.outer(r, r) - np.diag(r * w)) @ dm
@@ -105,13 +105,13 @@ def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, loss
     The network is the diagonal one :math:`\\theta = v_1\\odot\\cdots\\odot v_L` from
     :math:`v_l(0) = \\alpha\\mathbf 1` (:math:`l < L`), :math:`v_L(0) = 0` (``depth = 1``: a linear model from 0),
     and :math:`\\ell(m) = e^{-m}` (``"exponential"``) or :math:`\\log(1+e^{-m})` (``"logistic"``). With
-    :math:`z_n = y_nx_n`, :math:`\\theta = \\varphi(Z^\\top\\kappa)` (:func:`lintheory.theory.dual_map`) and
-    :math:`\\dot\\kappa_n = -\\ell'(z_n^\\top\\theta)/N`. Changing the clock to :math:`s = -\\log\\L` (derived in this
+    :math:`z_n = y_nx_n`, :math:`\\theta = \\varphi(Z^\\top\\lambda)` (:func:`lintheory.theory.dual_map`) and
+    :math:`\\dot\\lambda_n = -\\ell'(z_n^\\top\\theta)/N`. Changing the clock to :math:`s = -\\log\\L` (derived in this
     course),
 
     .. math::
-        \\frac{d\\kappa}{ds} = \\frac{r}{\\sum_j\\varphi'(\\nu_j)\\,(Z^\\top r)_j^2},\\qquad
-        r_n = \\frac{-\\ell'(z_n^\\top\\theta)}{N\\L},\\quad \\nu = Z^\\top\\kappa,
+        \\frac{d\\lambda}{ds} = \\frac{r}{\\sum_j\\varphi'(\\nu_j)\\,(Z^\\top r)_j^2},\\qquad
+        r_n = \\frac{-\\ell'(z_n^\\top\\theta)}{N\\L},\\quad \\nu = Z^\\top\\lambda,
 
     and :math:`r_n` is computed from logs (for the exponential loss :math:`r = \\operatorname{softmax}(-Z\\theta)`):
     no quantity of the size of :math:`\\L` or of the time appears, so :math:`s` may run to :math:`10^4`
@@ -131,7 +131,7 @@ def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, loss
         :math:`s = 0` (exponential) or :math:`-\\log\\log 2` (logistic); every value must exceed it.
     loss : {"exponential", "logistic"}
     rtol, atol : float
-        Tolerances of the integrator on :math:`\\kappa`.
+        Tolerances of the integrator on :math:`\\lambda`.
 
     Returns
     -------
@@ -159,9 +159,9 @@ def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, loss
                     jac=jac, rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"log_loss_flow: the integrator failed: {sol.message}")
-    kappa = sol.y.T
-    theta = dual_map(kappa @ Z, alpha, depth)[0]
-    return LogLossFlow(s=sol.t, kappa=kappa, theta=theta,
+    lam = sol.y.T
+    theta = dual_map(lam @ Z, alpha, depth)[0]
+    return LogLossFlow(s=sol.t, lam=lam, theta=theta,
                        stats={"nfev": sol.nfev, "njev": sol.njev, "nlu": sol.nlu})
 
 

@@ -82,8 +82,8 @@ def test_log_loss_flow_clock_is_the_log_of_the_loss_it_reaches():
                            (2, 2.0, "logistic")]:
         run = log_loss_flow(X, y, alpha, L, s, loss=loss)
         assert np.allclose(log_inv_loss(X, y, run.theta, loss=loss), s, rtol=1e-7)
-        assert run.theta.shape == (12, X.shape[1]) and run.kappa.shape == (12, X.shape[0])
-        assert np.all(np.diff(run.kappa, axis=0) >= -1e-12 * run.kappa.max())   # cumulative losses never shrink
+        assert run.theta.shape == (12, X.shape[1]) and run.lam.shape == (12, X.shape[0])
+        assert np.all(np.diff(run.lam, axis=0) >= -1e-12 * run.lam.max())   # cumulative losses never shrink
 
 
 @pytest.mark.claim("prop-ch2d-logflow", kind="prediction", tol="1e-6 rel on theta")
@@ -108,16 +108,16 @@ def test_log_loss_flow_follows_gradient_flow_on_the_parameters(L, loss):
 @pytest.mark.parametrize("L", [1, 2, 3])
 def test_the_flow_jacobian_is_the_derivative_of_its_field(L, loss):
     """The exact Jacobian handed to BDF against central differences of the field, at a state with margins
-    of both signs (small kappa) and one deep in training."""
+    of both signs (small lam) and one deep in training."""
     from lintheory.logflow import _vector_field
     X, y = _data()
     Z = y[:, None] * X
     rhs, jac = _vector_field(Z, 0.8, L, loss)
     rng = np.random.default_rng(3)
-    for kappa in (0.05 * rng.random(8), log_loss_flow(X, y, 0.8, L, [30.0], loss=loss).kappa[0]):
-        h = 1e-7 * max(1.0, np.max(kappa))
-        fd = np.array([(rhs(0, kappa + h * e) - rhs(0, kappa - h * e)) / (2 * h) for e in np.eye(8)]).T
-        assert np.allclose(jac(0, kappa), fd, rtol=1e-5, atol=1e-7 * np.max(np.abs(fd)))
+    for lam in (0.05 * rng.random(8), log_loss_flow(X, y, 0.8, L, [30.0], loss=loss).lam[0]):
+        h = 1e-7 * max(1.0, np.max(lam))
+        fd = np.array([(rhs(0, lam + h * e) - rhs(0, lam - h * e)) / (2 * h) for e in np.eye(8)]).T
+        assert np.allclose(jac(0, lam), fd, rtol=1e-5, atol=1e-7 * np.max(np.abs(fd)))
 
 
 def test_log_loss_flow_arguments():

@@ -21,16 +21,16 @@ def _data(n=10, d=20, seed=0):
 @pytest.mark.claim("prop-ch2d-logflow", kind="prediction", tol="1e-9 rel on log t, down to loss 1e-13000")
 @pytest.mark.parametrize("L", [2, 3])
 def test_log_domain_flow_on_orthogonal_data_reaches_every_sample_at_the_same_time(L):
-    """Orthogonal samples z_n = c_n e_n decouple in time: t = N int_0^kappa_n exp(c_n phi(c_n k)) dk for each n
+    """Orthogonal samples z_n = c_n e_n decouple in time: t = N int_0^lam_n exp(c_n phi(c_n k)) dk for each n
     (lintheory.theory.orthogonal_log_time, by quadrature, in the log domain). The log-domain flow never sees
     t; at each recorded loss its dual variables must give one and the same log t for all samples. A wrong
-    clock (e.g. dropping the denominator of dkappa/ds) or a wrong phi gives different times per sample."""
+    clock (e.g. dropping the denominator of dlam/ds) or a wrong phi gives different times per sample."""
     scales = np.array([1.0, 0.7, 0.4])
     X, y = np.diag(scales), np.ones(3)
     s = np.array([1.0, 10.0, 1e2, 1e3, 1e4, 3e4])             # loss down to e^-30000 = 10^-13029
     run = log_loss_flow(X, y, 1.5, L, s, rtol=1e-12, atol=1e-14)
-    for kappa in run.kappa:
-        log_t = cs.orthogonal_log_time(scales, kappa, 1.5, L)
+    for lam in run.lam:
+        log_t = cs.orthogonal_log_time(scales, lam, 1.5, L)
         assert np.ptp(log_t) <= 1e-9 * np.max(np.abs(log_t)), log_t
     assert run.s[-1] / np.log(10) > 13000
 

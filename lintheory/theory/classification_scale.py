@@ -242,20 +242,20 @@ def predicted_log_inv_loss(X: Any, y: Any, alpha: float, L: int, c: float) -> fl
     return float(np.log(Z.shape[0]) - logsumexp(-m))
 
 
-def orthogonal_log_time(scales: Any, kappa: Any, alpha: float, L: int) -> np.ndarray:
-    """:math:`\\log t` at which the flow on orthogonal data reaches the dual variables ``kappa`` (exact, by quadrature).
+def orthogonal_log_time(scales: Any, lam: Any, alpha: float, L: int) -> np.ndarray:
+    """:math:`\\log t` at which the flow on orthogonal data reaches the dual variables ``lam`` (exact, by quadrature).
 
     With :math:`N = d` samples :math:`z_n = c_ne_n` (``scales`` = :math:`c_n > 0`) and the mean exponential loss, the
-    coordinates decouple: :math:`\\dot\\kappa_n = e^{-c_n\\varphi(c_n\\kappa_n)}/N` with :math:`\\varphi` = :func:`dual_map`,
-    so :math:`t = N\\int_0^{\\kappa_n}e^{c_n\\varphi(c_nk)}dk` for every :math:`n`. Returned in the log domain,
-    :math:`\\log t = \\log N + f(\\kappa_n) + \\log\\int_0^{\\kappa_n}e^{f(k)-f(\\kappa_n)}dk`, :math:`f = c_n\\varphi(c_n\\,\\cdot)`,
+    coordinates decouple: :math:`\\dot\\lambda_n = e^{-c_n\\varphi(c_n\\lambda_n)}/N` with :math:`\\varphi` = :func:`dual_map`,
+    so :math:`t = N\\int_0^{\\lambda_n}e^{c_n\\varphi(c_nk)}dk` for every :math:`n`. Returned in the log domain,
+    :math:`\\log t = \\log N + f(\\lambda_n) + \\log\\int_0^{\\lambda_n}e^{f(k)-f(\\lambda_n)}dk`, :math:`f = c_n\\varphi(c_n\\,\\cdot)`,
     so it holds for times far beyond the largest float (the integral is cut where :math:`f` is 100 below its
     top, an :math:`e^{-100}` relative error). Derived in this course.
 
     Parameters
     ----------
     scales : array_like, shape (N,)
-    kappa : array_like, shape (N,)
+    lam : array_like, shape (N,)
         Non-negative dual variables, one per sample.
 
     Returns
@@ -264,12 +264,12 @@ def orthogonal_log_time(scales: Any, kappa: Any, alpha: float, L: int) -> np.nda
         One :math:`\\log t` per sample: along an exact solution they are all equal.
     """
     scales = as_array("scales", scales, ndim=1)
-    kappa = as_array("kappa", kappa, ndim=1)
-    if kappa.shape != scales.shape or np.any(scales <= 0) or np.any(kappa <= 0):
-        raise ValueError("scales and kappa must be positive arrays of the same shape")
+    lam = as_array("lam", lam, ndim=1)
+    if lam.shape != scales.shape or np.any(scales <= 0) or np.any(lam <= 0):
+        raise ValueError("scales and lam must be positive arrays of the same shape")
     N = scales.size
     out = np.empty(N)
-    for n, (c, k) in enumerate(zip(scales, kappa)):
+    for n, (c, k) in enumerate(zip(scales, lam)):
         f = lambda u: c * dual_map(c * u, alpha, L)[0]
         top = f(k)
         # f increases: the integrand is e^-w at the point u_w where f(u_w) = top - w; below u_100 it is < e^-100
