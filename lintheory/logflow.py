@@ -30,8 +30,8 @@ class LogLossFlow:
     ----------
     s : ndarray, shape (T,)
         :math:`\\log(1/\\varepsilon)` of each snapshot (natural log; ``s / log(10)`` is :math:`\\log_{10}(1/\\varepsilon)`).
-    lam : ndarray, shape (T, N)
-        Dual variables :math:`\\lambda_n = \\frac1N\\int_0^te^{-z_n^\\top\\theta}`.
+    lam : ndarray, shape (T, n)
+        Dual variables :math:`\\lambda_i = \\frac1n\\int_0^te^{-z_i^\\top\\theta}`.
     theta : ndarray, shape (T, d)
         End-to-end predictors.
     stats : dict
@@ -48,7 +48,7 @@ LOSSES = ("exponential", "logistic")
 
 
 def _log_loss_terms(m: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
-    """Logs of the per-sample losses :math:`\\ell(m_n)` and of :math:`-\\ell'(m_n)`, never forming either.
+    """Logs of the per-sample losses :math:`\\ell(m_i)` and of :math:`-\\ell'(m_i)`, never forming either.
 
     Exponential: both are :math:`-m`. Logistic: :math:`\\log\\log(1+e^{-m})`, computed as
     :math:`-m + \\log(1 - e^{-m}/2)` to :math:`O(e^{-2m})` for :math:`m > 30`, and :math:`-\\log(1+e^{m})`.
@@ -69,7 +69,7 @@ def _vector_field(Z: np.ndarray, alpha: float, depth: int, loss: str) -> tuple[C
         theta, dtheta, d2theta = dual_map(Z.T @ lam, alpha, depth, second=True)
         m = Z @ theta
         log_ell, log_slope = _log_loss_terms(m, loss)
-        r = np.exp(log_slope - logsumexp(log_ell))   # -l'/(N L): the 1/N cancels against the mean's
+        r = np.exp(log_slope - logsumexp(log_ell))   # -l'/(n L): the 1/n cancels against the mean's
         g = Z.T @ r
         return m, dtheta, d2theta, r, g, np.dot(dtheta, g * g)
 
@@ -100,28 +100,28 @@ def log_inv_loss(X: Any, y: Any, theta: Any, *, loss: str = "exponential") -> np
 
 def log_loss_flow(X: Any, y: Any, alpha: float, depth: int, s_eval: Any, *, loss: str = "exponential",
                   rtol: float = 1e-10, atol: float = 1e-12) -> LogLossFlow:
-    """Gradient flow on :math:`\\L = \\frac1N\\sum_n\\ell(y_nx_n^\\top\\theta)` with the loss's log as the clock.
+    """Gradient flow on :math:`\\L = \\frac1n\\sum_i\\ell(y_ix_i^\\top\\theta)` with the loss's log as the clock.
 
     The network is the diagonal one :math:`\\theta = v_1\\odot\\cdots\\odot v_L` from
     :math:`v_l(0) = \\alpha\\mathbf 1` (:math:`l < L`), :math:`v_L(0) = 0` (``depth = 1``: a linear model from 0),
     and :math:`\\ell(m) = e^{-m}` (``"exponential"``) or :math:`\\log(1+e^{-m})` (``"logistic"``). With
-    :math:`z_n = y_nx_n`, :math:`\\theta = \\varphi(Z^\\top\\lambda)` (:func:`lintheory.theory.dual_map`) and
-    :math:`\\dot\\lambda_n = -\\ell'(z_n^\\top\\theta)/N`. Changing the clock to :math:`s = -\\log\\L` (derived in this
+    :math:`z_i = y_ix_i`, :math:`\\theta = \\varphi(Z^\\top\\lambda)` (:func:`lintheory.theory.dual_map`) and
+    :math:`\\dot\\lambda_i = -\\ell'(z_i^\\top\\theta)/n`. Changing the clock to :math:`s = -\\log\\L` (derived in this
     course),
 
     .. math::
         \\frac{d\\lambda}{ds} = \\frac{r}{\\sum_j\\varphi'(\\nu_j)\\,(Z^\\top r)_j^2},\\qquad
-        r_n = \\frac{-\\ell'(z_n^\\top\\theta)}{N\\L},\\quad \\nu = Z^\\top\\lambda,
+        r_i = \\frac{-\\ell'(z_i^\\top\\theta)}{n\\L},\\quad \\nu = Z^\\top\\lambda,
 
-    and :math:`r_n` is computed from logs (for the exponential loss :math:`r = \\operatorname{softmax}(-Z\\theta)`):
+    and :math:`r_i` is computed from logs (for the exponential loss :math:`r = \\operatorname{softmax}(-Z\\theta)`):
     no quantity of the size of :math:`\\L` or of the time appears, so :math:`s` may run to :math:`10^4`
     (:math:`\\L = 10^{-4343}`) and beyond. Integrated by ``solve_ivp`` (BDF, an implicit method: the system is
     mildly stiff) with the exact Jacobian.
 
     Parameters
     ----------
-    X : array_like, shape (N, d)
-    y : array_like, shape (N,), labels in {-1, +1}
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
     alpha : float
         Initialization scale (unused for ``depth = 1``).
     depth : int

@@ -2,7 +2,7 @@
 
 Setting: the diagonal network :math:`\\theta = v_1\\odot\\cdots\\odot v_L` from :math:`v_l(0) = \\alpha\\mathbf 1`
 (:math:`l < L`), :math:`v_L(0) = 0`, trained by gradient flow on the exponential loss
-:math:`\\L(\\theta) = \\frac1N\\sum_n e^{-z_n^\\top\\theta}` with :math:`z_n = y_nx_n`. Everything here was derived
+:math:`\\L(\\theta) = \\frac1n\\sum_i e^{-z_i^\\top\\theta}` with :math:`z_i = y_ix_i`. Everything here was derived
 for this course from the mirror-flow form of chapter 3 (Yun, Krishnan, Mobahi 2021): with
 :math:`\\nu(t) = -\\int_0^t\\nabla\\L` one has :math:`\\theta = \\varphi_{\\alpha,L}(\\nu)` coordinatewise. The
 question of Moroshko et al. (2020), which direction :math:`\\theta/\\|\\theta\\|` is reached at a given
@@ -121,18 +121,18 @@ def _projected_search(F: Any, lam: np.ndarray, f: float, g: np.ndarray, directio
 
 def potential_direction(X: Any, y: Any, c: float, L: int, *, tol: float = 1e-10,
                         max_iter: int = 500) -> np.ndarray:
-    """:math:`b(c) = \\arg\\min_b Q_{L,1}(b)` s.t. :math:`y_nx_n^\\top b \\ge c` for all ``n`` (derived in this course).
+    """:math:`b(c) = \\arg\\min_b Q_{L,1}(b)` s.t. :math:`y_ix_i^\\top b \\ge c` for all ``i`` (derived in this course).
 
     :math:`Q_{L,1}` is chapter 3's potential at scale 1 (``lintheory.theory.Q(b, 1, L)``). By
     :math:`Q_{L,\\alpha}(\\theta) = \\alpha^2Q_{L,1}(\\theta/\\alpha^L)`, the minimiser of :math:`Q_{L,\\alpha}` under the
-    margin constraints :math:`y_nx_n^\\top\\theta \\ge \\gamma` is :math:`\\alpha^Lb(\\gamma/\\alpha^L)`. As
+    margin constraints :math:`y_ix_i^\\top\\theta \\ge \\gamma` is :math:`\\alpha^Lb(\\gamma/\\alpha^L)`. As
     :math:`c\\to 0`, :math:`b(c)/c` tends to the :math:`\\ell_2` max-margin solution (:math:`Q\\approx\\frac12\\|b\\|^2`
     near 0); as :math:`c\\to\\infty` the direction of :math:`b(c)` tends to the :math:`\\ell_1` max-margin one when that
     is unique (the leading term of :math:`Q` at infinity is :math:`\\frac12|b|\\log|b|` for ``L = 2`` and
     :math:`\\tau_L^*|b|` for ``L > 2``).
 
     Solved through the dual: :math:`\\lambda = \\arg\\min_{\\lambda\\ge0}\\sum_jH_L^*((Z^\\top\\lambda)_j) - c\\mathbf 1^\\top\\lambda`
-    with :math:`Z = \\operatorname{diag}(y)X`, by projected Newton steps (free set: :math:`\\lambda_n > 0` or a negative
+    with :math:`Z = \\operatorname{diag}(y)X`, by projected Newton steps (free set: :math:`\\lambda_i > 0` or a negative
     gradient) with backtracking, then :math:`b = \\varphi_{1,L}(Z^\\top\\lambda)` (:func:`dual_map`): the KKT
     conditions of the primal.
 
@@ -230,11 +230,11 @@ def transition_constant(X: Any, y: Any, L: int, *, bracket: tuple[float, float] 
 
 
 def predicted_log_inv_loss(X: Any, y: Any, alpha: float, L: int, c: float) -> float:
-    """:math:`\\log(1/\\varepsilon)` of the predictor :math:`\\alpha^Lb(c)`, with :math:`\\varepsilon = \\frac1N\\sum_n
-    e^{-\\alpha^Ly_nx_n^\\top b(c)}` computed as a log-sum-exp (never formed as a float).
+    """:math:`\\log(1/\\varepsilon)` of the predictor :math:`\\alpha^Lb(c)`, with :math:`\\varepsilon = \\frac1n\\sum_i
+    e^{-\\alpha^Ly_ix_i^\\top b(c)}` computed as a log-sum-exp (never formed as a float).
 
     This is the training loss at which the approximation :math:`\\theta\\approx\\alpha^Lb(\\gamma/\\alpha^L)` puts
-    the flow at margin level :math:`c`; it is :math:`c\\alpha^L` up to :math:`\\log N` and the support vectors' count.
+    the flow at margin level :math:`c`; it is :math:`c\\alpha^L` up to :math:`\\log n` and the support vectors' count.
     """
     Z = _signed_inputs(X, y)
     alpha = check_positive("alpha", alpha)
@@ -245,31 +245,31 @@ def predicted_log_inv_loss(X: Any, y: Any, alpha: float, L: int, c: float) -> fl
 def orthogonal_log_time(scales: Any, lam: Any, alpha: float, L: int) -> np.ndarray:
     """:math:`\\log t` at which the flow on orthogonal data reaches the dual variables ``lam`` (exact, by quadrature).
 
-    With :math:`N = d` samples :math:`z_n = c_ne_n` (``scales`` = :math:`c_n > 0`) and the mean exponential loss, the
-    coordinates decouple: :math:`\\dot\\lambda_n = e^{-c_n\\varphi(c_n\\lambda_n)}/N` with :math:`\\varphi` = :func:`dual_map`,
-    so :math:`t = N\\int_0^{\\lambda_n}e^{c_n\\varphi(c_nk)}dk` for every :math:`n`. Returned in the log domain,
-    :math:`\\log t = \\log N + f(\\lambda_n) + \\log\\int_0^{\\lambda_n}e^{f(k)-f(\\lambda_n)}dk`, :math:`f = c_n\\varphi(c_n\\,\\cdot)`,
+    With :math:`n = d` samples :math:`z_i = c_ie_i` (``scales`` = :math:`c_i > 0`) and the mean exponential loss, the
+    coordinates decouple: :math:`\\dot\\lambda_i = e^{-c_i\\varphi(c_i\\lambda_i)}/n` with :math:`\\varphi` = :func:`dual_map`,
+    so :math:`t = n\\int_0^{\\lambda_i}e^{c_i\\varphi(c_ik)}dk` for every :math:`i`. Returned in the log domain,
+    :math:`\\log t = \\log n + f(\\lambda_i) + \\log\\int_0^{\\lambda_i}e^{f(k)-f(\\lambda_i)}dk`, :math:`f = c_i\\varphi(c_i\\,\\cdot)`,
     so it holds for times far beyond the largest float (the integral is cut where :math:`f` is 100 below its
     top, an :math:`e^{-100}` relative error). Derived in this course.
 
     Parameters
     ----------
-    scales : array_like, shape (N,)
-    lam : array_like, shape (N,)
+    scales : array_like, shape (n,)
+    lam : array_like, shape (n,)
         Non-negative dual variables, one per sample.
 
     Returns
     -------
-    ndarray, shape (N,)
+    ndarray, shape (n,)
         One :math:`\\log t` per sample: along an exact solution they are all equal.
     """
     scales = as_array("scales", scales, ndim=1)
     lam = as_array("lam", lam, ndim=1)
     if lam.shape != scales.shape or np.any(scales <= 0) or np.any(lam <= 0):
         raise ValueError("scales and lam must be positive arrays of the same shape")
-    N = scales.size
-    out = np.empty(N)
-    for n, (c, k) in enumerate(zip(scales, lam)):
+    n = scales.size
+    out = np.empty(n)
+    for i, (c, k) in enumerate(zip(scales, lam)):
         f = lambda u: c * dual_map(c * u, alpha, L)[0]
         top = f(k)
         # f increases: the integrand is e^-w at the point u_w where f(u_w) = top - w; below u_100 it is < e^-100
@@ -277,5 +277,5 @@ def orthogonal_log_time(scales: Any, lam: Any, alpha: float, L: int) -> np.ndarr
                 for w in (100.0, 30.0, 10.0, 3.0, 1.0)] + [k]
         integral = sum(quad(lambda u: np.exp(f(u) - top), a, b, epsabs=0.0, epsrel=1e-10, limit=200)[0]
                        for a, b in zip(cuts[:-1], cuts[1:]) if b > a)
-        out[n] = np.log(N) + top + np.log(integral)
+        out[i] = np.log(n) + top + np.log(integral)
     return out
