@@ -29,3 +29,7 @@ __all__ += ["Symmetric", "SensingLoss"]
 
 from .dynamics import stochastic_gradient_descent
 __all__ += ["stochastic_gradient_descent"]
+
+from . import logflow
+from .logflow import LogLossFlow, log_loss_flow
+__all__ += ["logflow", "LogLossFlow", "log_loss_flow"]

@@ -27,7 +27,13 @@ from . import step_size_bias  # noqa: E402
 from .step_size_bias import *  # noqa: F401,F403,E402
 
 __all__ += step_size_bias.__all__
+
 from . import large_steps  # noqa: E402
 from .large_steps import *  # noqa: F401,F403,E402
 
 __all__ += large_steps.__all__
+
+from . import classification_scale  # noqa: E402
+from .classification_scale import *  # noqa: F401,F403,E402
+
+__all__ += classification_scale.__all__
