@@ -93,8 +93,9 @@ def test_a_box_without_label_or_source_fails(tmp_path):
 def test_the_source_kinds_are_read_from_the_source_line():
     kinds = [claims_ledger.parse_boxes(box("t", s))[0].source_kind for s in (
         "derived in this course.", "observed numerically, not proved.",
-        "{cite:t}`x` (informal statement; its text could not be read here).", "{cite:t}`x`, Theorem 3.1.")]
-    assert kinds == ["derived", "observed", "informal", "paper"]
+        "{cite:t}`x` (informal statement; its text could not be read here).", "{cite:t}`x`, Theorem 3.1.",
+        "a heuristic derived in this course; observed numerically, not proved.")]
+    assert kinds == ["derived", "observed", "informal", "paper", "observed"]
 
 
 def test_the_page_has_an_entry_for_every_box(tmp_path):
