@@ -537,3 +537,13 @@ def test_display_math_fits_a_phone(browser, server):
     (SHOTS / "math-scroll-report.md").write_text("| page | display equations that scroll at 390 px |\n|---|--:|\n" + "".join(
         f"| {p} | {n} |\n" for p, n in counts.items()) + f"| all | {sum(counts.values())} |\n")
     assert sum(counts.values()) <= 10, counts
+
+
+CELL_INPUT_RE = re.compile(r'<div class="cell_input[^"]*"[^>]*>(.*?)</pre>', re.S)
+
+
+def test_no_chapter_page_shows_glue_bookkeeping():
+    """The code shown on the chapter pages holds no glue(...) call (the prose's numbers are glued, out of view)."""
+    shown = {p: sum("glue(" in re.sub(r"<[^>]+>", "", html.unescape(block))
+                    for block in CELL_INPUT_RE.findall((SITE / p).read_text())) for p in CHAPTERS}
+    assert shown and all(n == 0 for n in shown.values()), shown

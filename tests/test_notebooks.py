@@ -121,3 +121,23 @@ def test_display_math_is_never_inside_a_paragraph():
                           for n in fixer.embedded_displays("".join(cell["source"]))]
     assert found == [], "run python tools/fix_display_math.py"
 
+
+
+def test_the_book_shows_code_without_its_glue_bookkeeping():
+    """_ext/hide_glue.py shows each code cell through tools/hide_bookkeeping.strip_bookkeeping: every glue statement
+    goes, at any depth, and what is left still parses (a block emptied of glue gets 'pass')."""
+    import ast
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from hide_bookkeeping import strip_bookkeeping
+    src = ("from lintheory import glue\nx = 1\nglue('a', x, display=False)\nfor k in (1, 2):\n    y = k\n"
+           "    glue(f'b{k}', y,\n         display=False)\nif x:\n    lt.glue('c', 2)\nprint(x)")
+    assert strip_bookkeeping(src) == "x = 1\nfor k in (1, 2):\n    y = k\nif x:\n    pass\nprint(x)"
+    assert strip_bookkeeping("%pip install x\nglue('a', 1)") == "%pip install x\nglue('a', 1)"  # magics: unchanged
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                shown = strip_bookkeeping("".join(cell["source"]))
+                assert "glue(" not in shown, f"{path.name}: a glue call would be shown"
+                if not shown.lstrip().startswith("%"):
+                    ast.parse(shown)

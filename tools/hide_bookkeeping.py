@@ -24,25 +24,49 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 HIDDEN = ("remove-cell", "remove-input")
 
 
-def is_glue(stmt: ast.stmt) -> bool:
-    """A top-level ``glue(...)``, ``lt.glue(...)`` or ``lt.display.glue(...)`` call statement."""
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-        return False
-    f = stmt.value.func
+def _glue_call(node: ast.AST) -> bool:
+    f = node.func if isinstance(node, ast.Call) else None
     return (isinstance(f, ast.Name) and f.id == "glue") or (isinstance(f, ast.Attribute) and f.attr == "glue")
 
 
+def is_glue(stmt: ast.stmt) -> bool:
+    """Bookkeeping: a ``glue(...)`` call statement (also ``lt.glue``, ``lt.display.glue``), the import of ``glue``,
+    or a ``for`` loop whose body is nothing but such statements."""
+    if isinstance(stmt, ast.Expr):
+        return _glue_call(stmt.value)
+    if isinstance(stmt, ast.ImportFrom):                 # from lintheory import glue
+        return all(alias.name == "glue" for alias in stmt.names)
+    if isinstance(stmt, ast.For) and not stmt.orelse:
+        return all(is_glue(s) for s in stmt.body)
+    return False
+
+
 def shows_value(stmt: ast.stmt) -> bool:
-    """Whether a glue call also displays its value (``display`` not given as False)."""
-    for kw in stmt.value.keywords:
-        if kw.arg == "display":
-            return not (isinstance(kw.value, ast.Constant) and kw.value.value is False)
-    return len(stmt.value.args) < 3 or not (isinstance(stmt.value.args[2], ast.Constant)
-                                             and stmt.value.args[2].value is False)
+    """Whether a glue call of the statement also displays its value (``display`` not given as False)."""
+    for call in (n for n in ast.walk(stmt) if isinstance(n, ast.Call) and _glue_call(n)):
+        given = [kw.value for kw in call.keywords if kw.arg == "display"] + call.args[2:3]
+        if not (given and isinstance(given[0], ast.Constant) and given[0].value is False):
+            return True
+    return False
+
+
+def _scoped(node: ast.AST) -> set[int]:
+    """The ids of the Name nodes bound by the comprehensions inside ``node`` (local to them in Python 3)."""
+    inner = set()
+    for comp in (n for n in ast.walk(node) if isinstance(n, ast.comprehension)):
+        inner |= {id(n) for n in ast.walk(comp.target) if isinstance(n, ast.Name)}
+    return inner
 
 
 def _names(nodes, ctx) -> set[str]:
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+    """Names read (ctx=ast.Load) or bound (ast.Store) by the statements, leaving out comprehension variables."""
+    out = set()
+    for node in nodes:
+        local = _scoped(node)
+        bound_here = {n.id for n in ast.walk(node) if id(n) in local}
+        out |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)
+                and id(n) not in local and not (ctx is ast.Load and n.id in bound_here)}
+    return out
 
 
 def split_cell(source: str) -> tuple[str, str, bool, list[int]] | None:
@@ -80,6 +104,42 @@ def split_cell(source: str) -> tuple[str, str, bool, list[int]] | None:
     return keep, glue, any(shows_value(body[i]) for i in moved), kept_glue
 
 
+def strip_bookkeeping(source: str) -> str:
+    """The code of a cell as the book shows it: every glue statement removed, at any depth (a ``glue(...)`` call
+    statement, or a ``for`` loop of nothing but such calls), with its continuation lines; a block left with no
+    statement gets ``pass``. Code that does not parse (IPython magics) is returned unchanged."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    drop: set[int] = set()
+    emptied: list[ast.stmt] = []
+
+    def visit(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if is_glue(stmt):
+                drop.update(range(stmt.lineno - 1, stmt.end_lineno))
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    visit(inner)
+                    if all(is_glue(s) for s in inner):
+                        emptied.append(inner[0])
+            for handler in getattr(stmt, "handlers", []):
+                visit(handler.body)
+
+    visit(tree.body)
+    if not drop:
+        return source
+    for first in emptied:                  # keep the block valid: 'pass' where its first statement was
+        indent = lines[first.lineno - 1][:first.col_offset]
+        lines[first.lineno - 1] = indent + "pass"
+        drop.discard(first.lineno - 1)
+    return "\n".join(line for k, line in enumerate(lines) if k not in drop).rstrip()
+
+
 def hide(path: pathlib.Path) -> tuple[int, list[str]]:
     """Rewrite one notebook; return the number of cells split and the glue calls that had to stay in view."""
     nb = nbformat.read(path, as_version=4)
@@ -108,7 +168,7 @@ def hide(path: pathlib.Path) -> tuple[int, list[str]]:
 
 
 def visible_glue(path: pathlib.Path) -> list[str]:
-    """The shown code cells of a notebook that still call glue at top level (what the test checks)."""
+    """Every glue call left in a shown code cell of a notebook, at any depth (what the test checks)."""
     nb = nbformat.read(path, as_version=4)
     found = []
     for i, cell in enumerate(nb.cells):
@@ -119,7 +179,8 @@ def visible_glue(path: pathlib.Path) -> list[str]:
             body = ast.parse(cell.source).body
         except SyntaxError:
             continue
-        found += [f"{path.name} cell {i} line {s.lineno}" for s in body if is_glue(s)]
+        found += [f"{path.name} cell {i} line {n.lineno}" for s in body for n in ast.walk(s)
+                  if isinstance(n, ast.Call) and _glue_call(n)]
     return found
 
 
