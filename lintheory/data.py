@@ -238,3 +238,32 @@ def tight_rate_example(n: int, d: int, m: int, h: int, a: float, b: float, *, se
     V = np.zeros((m, h))
     V[:, n:n + m] = b * np.eye(m)
     return X, Y, [(Q[:n].T @ U1).T, V]
+
+
+# ---------------------------------------------------------------- issue 31: the authors' data with a test set
+__all__ += ["regression_with_test"]
+
+
+def regression_with_test(n: int, d: int, *, noise: float = 1.0, seed: Any = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The authors' ``generate_data`` with its test set (Marion & Chizat 2024), for any ``n`` and ``d``.
+
+    :math:`X, X_{test} \\sim \\mathcal N(0,1)^{n\\times d}`, :math:`w_{true} \\sim \\mathcal N(0, I_d)`,
+    :math:`y = Xw_{true} + \\nu\\varepsilon` and :math:`y_{test}` alike; both label vectors are divided by the
+    norm of :math:`w^* = (X^\\top X)^+X^\\top y` (the minimum-norm least-squares solution, an interpolator
+    when ``n < d``), so that the new :math:`w^*` has unit norm. :func:`overdetermined_regression` is the
+    same construction without the test set, for ``n >= d``.
+
+    Returns
+    -------
+    X, y, X_test, y_test : ndarray
+        Shapes ``(n, d)``, ``(n,)``, ``(n, d)``, ``(n,)``.
+    """
+    n, d = check_int("n", n, minimum=1), check_int("d", d, minimum=1)
+    noise = check_nonnegative("noise", noise)
+    rng = as_generator(seed)
+    X, X_test, w_true = rng.standard_normal((n, d)), rng.standard_normal((n, d)), rng.standard_normal(d)
+    y = X @ w_true + noise * rng.standard_normal(n)
+    y_test = X_test @ w_true + noise * rng.standard_normal(n)
+    scale = np.linalg.norm(np.linalg.pinv(X) @ y)
+    return X, y / scale, X_test, y_test / scale

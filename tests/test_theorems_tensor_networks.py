@@ -414,3 +414,112 @@ def test_unfolding_commutator_rejects_bad_input():
         lt.theory.unfolding_commutator(lt.FullyConnected([4, 4, 1]), np.eye(4))
     with pytest.raises(ValueError, match="four inputs"):
         lt.theory.unfolding_commutator(lt.TensorNetwork.diagonal(4, 3), np.eye(4)[:3])
+
+
+# ---------------------------------------------------------------- issue 31: unconditional regression, conv, non-odeco
+@pytest.mark.claim("thm-ch3-regression", kind="prediction", tol="monotone to 1e-9 rel; L(t) <= Q(rho*)/t")
+def test_bregman_divergence_decreases_and_bounds_the_loss():
+    """The proof without a convergence assumption: D_Q(rho*, rho(t)) is non-increasing for every interpolator rho*,
+    and t L(t) <= int_0^t L <= D_Q(rho*, 0) = Q(rho*), a bound computed before the run."""
+    X, y = _sparse_instance(31)
+    L, alpha = 3, 0.2 * (1 + np.arange(6) / 3)
+    rho_best, rho_l2 = T.argmin_Q(X, y, alpha, L), T.min_norm_solution(X, y)
+    bound_best = float(T.Q(rho_best, alpha, L))                          # the tightest: Q's minimum over interpolators
+    t = np.r_[0.0, np.geomspace(1e-2, 1e4, 40)]
+    tr = lt.gradient_flow(lt.Diagonal(6, L), lt.SquaredLoss(X, y), [alpha] * (L - 1) + [np.zeros(6)], t,
+                          rtol=1e-12, atol=1e-15, method="LSODA")
+    for rho_star in (rho_best, rho_l2):
+        D = T.Q_bregman(rho_star, tr.theta, alpha, L)
+        assert abs(D[0] - T.Q(rho_star, alpha, L)) < 1e-12                 # D_Q(rho*, 0) = Q(rho*)
+        assert np.all(np.diff(D) <= 1e-9 * D[0])
+    ratio = tr.t[1:] * tr.loss[1:] / bound_best
+    assert ratio.max() <= 1.0 and ratio.max() > 0.05                    # measured 0.18: the bound is not vacuous
+    assert np.abs(tr.theta[-1] - rho_best).max() < 1e-6                # and the flow converges, to argmin Q
+
+
+def test_Q_bregman_is_nonnegative_and_validates():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(5), rng.standard_normal((20, 5))
+    for L in (2, 3, 4):
+        D = T.Q_bregman(a, b, 0.4, L)
+        assert D.shape == (20,) and np.all(D > 0)
+        assert abs(T.Q_bregman(a, a, 0.4, L)) < 1e-12
+    with pytest.raises(ValueError):
+        T.Q_bregman(np.ones(3), np.ones(4), 0.4, 3)
+
+
+def _conv_instance():
+    """n = 4, d = 4 (seed 21): min ||F theta||_1 is > 35 degrees from both the l1 and the l2 max-margin directions."""
+    return lt.data.separable_classification(4, 4, margin=0.3, seed=21)
+
+
+@pytest.mark.claim("thm-ch3-classification", kind="prediction", tol="0.1 degree, against >= 35 degrees separation")
+def test_convolutional_direction_is_the_fourier_l1_max_margin():
+    X, y = _conv_instance()
+    F = np.fft.fft(np.eye(4))
+    w_conv = T.transformed_l1_max_margin(X, y, F)                     # prediction, before training
+    w1, w2 = T.l1_max_margin(X, y), T.l2_max_margin(X, y)
+    assert min(_deg(w_conv, w1), _deg(w_conv, w2)) > 35
+    assert T.lp_kkt_residual(X, y, w_conv, 2, transform=F) < 1e-6
+    net = lt.Convolutional(4, 2)
+    tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), net.init(0.01, seed=0), 1e-2, 6000, record_every=50,
+                             normalize="gradient", keep_params=False)
+    moving = np.r_[True, np.any(np.diff(tr.theta, axis=0) != 0, axis=1)]
+    assert _deg(tr.theta[np.flatnonzero(moving)[-1]], w_conv) < 0.1    # measured 0.035
+
+
+def test_transformed_l1_max_margin_with_identity_is_l1_max_margin():
+    X, y = _wide_classification()
+    w = T.transformed_l1_max_margin(X, y, np.eye(4))
+    assert _deg(w, T.l1_max_margin(X, y)) < 1e-4
+    with pytest.raises(ValueError):
+        T.transformed_l1_max_margin(X, y, np.eye(3))
+    with pytest.raises(RuntimeError):
+        T.transformed_l1_max_margin(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.0, -1.0]), np.eye(2))
+
+
+def test_tensor_singular_values_of_known_tensors():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 3))
+    assert np.allclose(T.tensor_singular_values(A, starts=5, seed=0), np.linalg.svd(A)[1][:1])   # power method: top
+    D = np.zeros((3, 3, 3))
+    D[0, 0, 0], D[1, 1, 1], D[2, 2, 2] = 3.0, 2.0, 1.0                   # odeco: each lambda_j is a stable fixed point
+    assert np.allclose(T.tensor_singular_values(D, starts=60, seed=1), [3.0, 2.0, 1.0])
+    with pytest.raises(ValueError):
+        T.tensor_singular_values(np.ones(3))
+
+
+@pytest.mark.claim("thm-ch3-singular", kind="prediction", tol="1e-3 rel on sigma; 1 - cos < 1e-3")
+def test_non_odeco_limit_is_a_singular_tuple_of_the_support_vector_tensor():
+    """Singular values of M(y_i x_i) for every sample, by HOPM before training; the run's limit tuple, contracted with
+    the tensor of its smallest-margin sample, is a singular tuple of that tensor with one of those values."""
+    X, y = _wide_classification()
+    net = lt.TensorNetwork.local_convolutional(4, [2, 4, 4])
+    Z = y[:, None] * X
+    tensors = [np.tensordot(z, net.tensor, axes=1) for z in Z]
+    sigmas = [T.tensor_singular_values(A, starts=30, seed=i) for i, A in enumerate(tensors)]   # before training
+    tr = lt.gradient_descent(net, lt.ExponentialLoss(X, y), net.init(0.1, seed=0), 1e-2, 1300,
+                             record_every=1300, keep_params=True, normalize="gradient")
+    s = int(np.argmin(Z @ tr.theta[-1]))
+    v = [q[-1] / np.linalg.norm(q[-1]) for q in tr.params]
+    A = tensors[s]
+    contractions = [np.einsum("ijk,j,k->i", A, v[1], v[2]), np.einsum("ijk,i,k->j", A, v[0], v[2]),
+                    np.einsum("ijk,i,j->k", A, v[0], v[1])]
+    assert max(1 - c @ u / np.linalg.norm(c) for c, u in zip(contractions, v)) < 1e-3   # measured 7.4e-5
+    sigma = float(np.einsum("ijk,i,j,k->", A, *v))
+    assert np.min(np.abs(sigmas[s] - sigma)) < 1e-3 * sigma             # measured 2e-4
+
+
+@pytest.mark.claim("thm-ch3-balance", kind="identity", tol="1e-14")
+@pytest.mark.parametrize("d,L", [(3, 2), (4, 3), (5, 4)])
+def test_complex_decomposition_of_the_convolution_uses_conjugated_factors(d, L):
+    """M(x) = sum_j [Gx]_j conj(u^j) x ... x conj(u^j), U = F^H / sqrt(d), G = d^((L-2)/2) conj(F); without the
+    conjugation the formula is off by order one (the chapter's review found 0.51 at d = 4, L = 3)."""
+    F = np.fft.fft(np.eye(d))
+    U, G = F.conj().T / np.sqrt(d), d ** ((L - 2) / 2) * F.conj()
+    x = np.random.default_rng(d).standard_normal(d)
+    M = np.tensordot(x, lt.TensorNetwork.convolutional(d, L).tensor, axes=1)
+    letters = "abcdefgh"[:L]
+    build = lambda V: np.einsum("j," + ",".join(f"{c}j" for c in letters) + "->" + letters, G @ x, *[V] * L)
+    assert np.abs(build(U.conj()) - M).max() < 1e-14
+    assert np.abs(build(U) - M).max() > 1e-2

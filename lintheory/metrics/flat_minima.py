@@ -1,4 +1,5 @@
-"""Jacobian of the end-to-end map and the Gauss-Newton matrix (Marion & Chizat 2024, Lemma)."""
+"""Jacobian of the end-to-end map and the Gauss-Newton matrix (Hessian at a minimizer: derived in this course;
+Marion & Chizat 2024 use the same fact, whose statement in the paper we could not read)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def gauss_newton(net: Network, loss: Loss, params: Sequence[Any]) -> np.ndarray:
     """Gauss-Newton matrix :math:`J^\\top\\nabla^2_\\theta\\ell\\,J`, shape ``(P, P)``.
 
     Equals the Hessian of the loss at any parameter whose ``theta`` minimises a squared loss over
-    all ``theta`` (Marion & Chizat 2024, Lemma; the residual term vanishes). Scalar output only.
+    all ``theta`` (derived in this course, as used by Marion & Chizat 2024; the residual term vanishes).
+    Scalar output only.
     """
     J = jacobian(net, _check(net, loss, params))
     if J.ndim != 2:

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog, nnls
 
-from .._validation import as_array, check_int
+from .._validation import as_array, as_generator, check_int
 
 __all__ = ["tau_L", "tau_star", "s_of_t", "h_L", "H_L", "Q", "argmin_Q", "woodworth_q",
            "l1_interpolator", "lp_kkt_residual", "Q_grad", "Q_hess", "l1_margin_gap",
-           "lp_stationary_points", "unfolding_commutator"]
+           "lp_stationary_points", "unfolding_commutator", "Q_bregman", "transformed_l1_max_margin",
+           "tensor_singular_values"]
 
 
 def _depth(L: Any) -> int:
@@ -457,3 +458,137 @@ def unfolding_commutator(network: Any, x: Any) -> float:
     unfold = [np.tensordot(xi, tensor, axes=1).reshape(tensor.shape[1], -1) for xi in x]
     A, B = unfold[0] @ unfold[1].T, unfold[2] @ unfold[3].T
     return float(np.abs(A @ B - B @ A).max() / (np.abs(A).max() * np.abs(B).max()))
+
+
+# ---------------------------------------------------------------- additions (issue 31)
+def Q_bregman(rho_star: Any, rho: Any, alpha: Any, L: int) -> np.ndarray:
+    """Bregman divergence of :math:`Q_{L,\\bar\\alpha}`: :math:`Q(\\rho^*) - Q(\\rho) - \\langle\\nabla Q(\\rho), \\rho^* - \\rho\\rangle`.
+
+    Along the regression mirror flow it is non-increasing for every interpolator :math:`\\rho^*`, with
+    :math:`\\tfrac{d}{dt}D_Q(\\rho^*, \\rho(t)) \\le -\\mathcal L(\\rho(t))`; this removes the convergence
+    assumption of the regression theorem (derived in this course, following the review's sketch).
+    Since :math:`H_L(t) - tH_L'(t) = -s_t^2/2`, it equals
+    :math:`\\sum_j\\bar\\alpha_j^2[H_L(t_j^*) + s_j^2/2 - \\tau_L(s_j)t_j^*]` with :math:`t = \\rho/\\bar\\alpha^L`.
+
+    Parameters
+    ----------
+    rho_star : array_like, shape (m,)
+        The reference point (e.g. an interpolator).
+    rho : array_like, shape (..., m)
+        Points along a trajectory.
+    alpha : float or array_like, shape (m,)
+    L : int
+        Depth, at least 2.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Non-negative (``Q`` is strictly convex); zero only at ``rho = rho_star``.
+    """
+    rho = np.asarray(rho, dtype=float)
+    rho_star = as_array("rho_star", rho_star, ndim=1)
+    if rho.shape[-1] != rho_star.shape[0]:
+        raise ValueError(f"rho must end with {rho_star.shape[0]} coordinates like rho_star, got shape {rho.shape}")
+    return Q(rho_star, alpha, L) - Q(rho, alpha, L) - np.sum(Q_grad(rho, alpha, L) * (rho_star - rho), axis=-1)
+
+
+def transformed_l1_max_margin(X: Any, y: Any, transform: Any) -> np.ndarray:
+    """Solution of :math:`\\min\\|G\\beta\\|_1` s.t. :math:`y_ix_i^\\top\\beta \\ge 1`, for a real or complex ``G``.
+
+    With ``G`` the DFT matrix :math:`F` this is the depth-2 prediction of the classification theorem for
+    circular convolutional networks (Gunasekar et al. 2018; Yun, Krishnan, Mobahi 2021): a convex
+    second-order cone program (:math:`|z| = \\|(\\operatorname{Re}z, \\operatorname{Im}z)\\|_2`), solved with
+    cvxpy and Clarabel at tolerances 1e-12.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+    transform : array_like, shape (r, d)
+        ``G``, real or complex.
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        The minimizer, at margin 1 (not normalized).
+
+    Raises
+    ------
+    ImportError
+        If cvxpy is not installed.
+    RuntimeError
+        If the solver does not report an optimal solution (e.g. non-separable data).
+    """
+    X, y = as_array("X", X, ndim=2), as_array("y", y, ndim=1)
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise ValueError(f"y must have {n} labels, got {y.shape[0]}")
+    G = np.asarray(transform)
+    if G.ndim != 2 or G.shape[1] != d:
+        raise ValueError(f"transform must have shape (r, {d}), got {G.shape}")
+    try:
+        import cvxpy as cp
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("transformed_l1_max_margin needs cvxpy: pip install cvxpy "
+                          "(or pip install 'lintheory[convex]')") from err
+    beta = cp.Variable(d)
+    parts = cp.vstack([np.real(G) @ beta, np.imag(G) @ beta])
+    problem = cp.Problem(cp.Minimize(cp.sum(cp.norm(parts, 2, axis=0))), [cp.multiply(y, X @ beta) >= 1])
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    if problem.status != cp.OPTIMAL:
+        raise RuntimeError(f"transformed_l1_max_margin: solver status {problem.status}; are the data separable?")
+    return np.asarray(beta.value, dtype=float)
+
+
+def tensor_singular_values(tensor: Any, *, starts: int = 50, seed: Any = None, tol: float = 1e-13,
+                           max_iter: int = 5000) -> np.ndarray:
+    """Singular values of a real order-``L`` tensor found by the higher-order power method (HOPM).
+
+    A singular tuple :math:`(\\bar v_1, \\dots, \\bar v_L)` of unit vectors has, for every ``l``, the
+    contraction of the tensor with all :math:`\\bar v_k`, :math:`k \\ne l`, equal to
+    :math:`\\sigma\\bar v_l`; HOPM (Lathauwer, De Moor, Vandewalle 2000) updates each factor in turn to
+    that normalized contraction, and its fixed points with :math:`\\sigma > 0` are singular tuples. From
+    ``starts`` random starts it returns the distinct values reached (relative gap above 1e-8). It finds the
+    tuples HOPM is attracted to, not necessarily all of them; distinct tuples may share a value (symmetric
+    tensors), which is why the values, not the vectors, are returned.
+
+    Parameters
+    ----------
+    tensor : array_like, shape (k_1, ..., k_L)
+    starts : int
+        Number of random starting points.
+    seed : int or Generator, optional
+    tol : float
+        Stop a start when no factor moves by more than ``tol``.
+    max_iter : int
+        Sweeps per start.
+
+    Returns
+    -------
+    ndarray
+        The distinct singular values found, in decreasing order.
+    """
+    A = as_array("tensor", tensor)
+    if A.ndim < 2:
+        raise ValueError(f"tensor must have at least 2 modes, got shape {A.shape}")
+    starts, max_iter = check_int("starts", starts, minimum=1), check_int("max_iter", max_iter, minimum=1)
+    rng = as_generator(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"[:A.ndim]
+    found: list[float] = []
+    for _ in range(starts):
+        v = [rng.standard_normal(k) for k in A.shape]
+        v = [u / np.linalg.norm(u) for u in v]
+        for _ in range(max_iter):
+            moved = 0.0
+            for l in range(A.ndim):
+                others = [k for k in range(A.ndim) if k != l]
+                c = np.einsum(f"{letters},{','.join(letters[k] for k in others)}->{letters[l]}", A,
+                              *[v[k] for k in others])
+                new = c / np.linalg.norm(c)
+                moved, v[l] = max(moved, float(np.abs(new - v[l]).max())), new
+            if moved < tol:
+                break
+        sigma = float(np.einsum(f"{letters},{','.join(letters)}->", A, *v))
+        if sigma > 0 and not any(abs(sigma - f) <= 1e-8 * f for f in found):
+            found.append(sigma)
+    return np.array(sorted(found, reverse=True))
