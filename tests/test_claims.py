@@ -80,6 +80,10 @@ def test_an_inline_proof_paragraph_or_a_referenced_proof_counts(tmp_path):
     inline = box("thm-a", proof=False) + "\n*Proof.* Because.\n"
     referenced = box("prop-b", "derived in this course (proof in {ref}`sec-x`).", "proposition", proof=False)
     assert claims_ledger.problems(fake_book(tmp_path, inline + referenced, TESTS_OK)) == []
+    later = (box("thm-a", proof=False) + box("prop-b", kind="proposition")
+             + "\n```{prf:proof}\n*Of {prf:ref}`thm-a`.* It holds.\n```\n")
+    (tmp_path / "later").mkdir()
+    assert claims_ledger.problems(fake_book(tmp_path / "later", later, TESTS_OK)) == []
 
 
 def test_a_box_without_label_or_source_fails(tmp_path):

@@ -106,6 +106,7 @@ def parse_boxes(text: str, doc: str = "") -> list[Box]:
     lines = text.split("\n")
     found: list[tuple[int, Box]] = []
     proofs: list[int] = []
+    proved_elsewhere: set[str] = set()
     i = 0
     while i < len(lines):
         m = FENCE_RE.match(lines[i])
@@ -116,6 +117,10 @@ def parse_boxes(text: str, doc: str = "") -> list[Box]:
                 j += 1
             if kind == "proof":
                 proofs.append(i)
+                opening = " ".join(lines[i + 1:min(j, i + 3)])
+                named = re.match(r"\s*\*?\(?(?:Proof )?[Oo]f \{prf:ref\}`([^`]+)`", opening)
+                if named:                        # "*Of {prf:ref}`thm-x`.*": a proof placed elsewhere
+                    proved_elsewhere.add(named.group(1))
             elif kind in STATEMENT_KINDS:
                 body = lines[i + 1:j]
                 label = next((b.split(":label:")[1].strip() for b in body if b.strip().startswith(":label:")), None)
@@ -127,7 +132,7 @@ def parse_boxes(text: str, doc: str = "") -> list[Box]:
         i += 1
     starts = [s for s, _ in found] + [len(lines)]
     for k, (start, box) in enumerate(found):
-        box.has_proof = any(start < p < starts[k + 1] for p in proofs)
+        box.has_proof = box.label in proved_elsewhere or any(start < p < starts[k + 1] for p in proofs)
     return [box for _, box in found]
 
 
