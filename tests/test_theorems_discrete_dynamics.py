@@ -137,6 +137,23 @@ def test_linear_model_time_scales_do_not_depend_on_delta():
     assert np.ptp(np.array(halves), axis=0).max() <= 1
 
 
+@pytest.mark.claim("thm-ch4-linear", kind="prediction", tol="converges at 0.99 x 2/lambda_max, not at 1.01 x")
+def test_linear_model_converges_iff_eta_below_2_over_lambda_max():
+    """thm-ch4-linear: gradient descent on the linear model converges iff eta < 2/lambda_max; runs of the real
+    model FullyConnected([3, 3]) just below and just above the threshold, computed from Sigma_x before the runs."""
+    lam, sig = np.array([1.5, 1.0, 0.6]), np.array([2.0, 1.0, 0.5])
+    X, Y, Sx, Sxy, U, V = problem(lam, sig, seed=2)
+    threshold = 2 / np.linalg.eigvalsh(Sx).max()           # the theorem's threshold, from the data
+    net, loss, ols = lt.FullyConnected([3, 3]), lt.SquaredLoss(X, Y), np.linalg.solve(Sx, Sxy)
+    theta0 = np.exp(-5.0) * U @ V.T
+    ends = {}
+    for factor in (0.99, 1.01):
+        run = lt.gradient_descent(net, loss, [theta0.T], factor * threshold, 3000, keep_params=False)
+        ends[factor] = np.linalg.norm(run.theta[-1] - ols)
+    assert ends[0.99] < 1e-8                               # converged: |1 - eta lambda_max| = 0.99
+    assert ends[1.01] > 1e3                                # diverging: |1 - eta lambda_max| = 1.01, 1.01^3000 ~ 1e13
+
+
 @pytest.mark.claim("thm-ch4-stepsize", kind="prediction", tol="exact thresholds")
 def test_step_size_stability_and_overshoot():
     sig, lam = 1.3, 0.7
@@ -184,7 +201,7 @@ def test_modified_loss_gradient_matches_finite_differences():
     assert abs(fd - sum(np.sum(a * b) for a, b in zip(g, v))) < 1e-7
 
 
-@pytest.mark.claim("thm-ch4-linear", kind="prediction", tol="exact staircase")
+@pytest.mark.claim("thm-ch4-sequential", kind="identity", tol="exact staircase")
 def test_staircase_and_validation():
     t = np.array([0.1, 0.2, 0.3, 0.6, 1.1, 2.1, 5.0])
     modes = lt.theory.staircase_path(t, SIG, LAM)
@@ -199,6 +216,7 @@ def test_staircase_and_validation():
         lt.theory.shared_bases(np.diag([1.0, 2.0]), np.array([[1.0, 1.0], [0.0, 1.0]]))
 
 
+@pytest.mark.claim("lem-ch4-sharpness", kind="prediction", tol="1e-8 rel")
 def test_sharpness_at_minimum_matches_gauss_newton_formula():
     rng = np.random.default_rng(8)
     lam, sig = rng.uniform(0.3, 2.0, 4), np.sort(rng.uniform(0.3, 3.0, 4))[::-1]
@@ -206,11 +224,13 @@ def test_sharpness_at_minimum_matches_gauss_newton_formula():
     w = sig / lam
     params = [np.sqrt(w)[:, None] * U.T, V * np.sqrt(w)]
     net, loss = lt.FullyConnected([4, 4, 4]), lt.SquaredLoss(X, Y)
-    H = lt.metrics.hessian(net, loss, params)
+    predicted = np.sort(np.concatenate([(lam[:, None] * (w[:, None] + w[None, :])).ravel(), np.zeros(16)]))
+    H = lt.metrics.hessian(net, loss, params)             # lem-ch4-sharpness: the whole spectrum, then its top
+    assert np.allclose(np.sort(np.linalg.eigvalsh(H)), predicted, atol=1e-8 * predicted.max())
     assert np.isclose(np.linalg.eigvalsh(H).max(), np.max(lam[:, None] * (w[:, None] + w[None, :])), rtol=1e-8)
 
 
-@pytest.mark.claim("thm-ch4-linear", kind="sanity", tol="exact")
+@pytest.mark.claim("thm-ch4-sequential", kind="identity", tol="exact")
 def test_staircase_discrete_thresholds():
     eta = 0.1
     tau = eta / (2 * np.log1p(eta * SIG))
@@ -458,6 +478,7 @@ def _staircase_gap(delta, sig, eta, t_max):
 
 
 @pytest.mark.claim("cor-ch4-staircase-rate", kind="prediction", tol="slope -1 +- 0.05")
+@pytest.mark.claim("cor-ch4-staircase-rate", kind="sanity", tol="the weak lower bound c_i, about 100x below")
 def test_distance_to_staircase_decays_like_one_over_delta():
     sig, eta = np.array([2.0, 1.0, 0.5, 0.25]), 0.02
     deltas = np.array([50.0, 100.0, 200.0, 400.0])
@@ -483,3 +504,24 @@ def test_one_mode_functions_validate_their_arguments():
     with pytest.raises(ValueError, match="quantile"):
         lt.theory.one_mode_escape_time_law(1e-3, quantile=1.0)
     assert lt.theory.one_mode_escape_times(2.1, 2e3, 10) == 0
+
+
+@pytest.mark.claim("prop-ch4-staircase-constant", kind="prediction", tol="1% rel (GD at eta = 0.002 for the flow)")
+def test_staircase_distance_constant_matches_the_logistic_integral():
+    """prop-ch4-staircase-constant: delta * int_0^T |w(tau) - staircase(tau)| dtau -> (1/lambda) ln(sqrt(s/l) + sqrt(l/s)),
+    computed before the recursions; gradient descent with a small step stands in for the flow (it is O(eta) away).
+    Modes with sigma != lambda test the ln cosh term: ln 2 / sigma alone would be 24% off for (2, 0.5)."""
+    sig, lam = np.array([2.0, 0.5, 1.0, 3.0]), np.array([0.5, 2.0, 1.0, 1.0])
+    predicted = np.log(np.sqrt(sig / lam) + np.sqrt(lam / sig)) / lam
+    assert np.allclose(lt.theory.staircase_distance_constant(sig, lam), predicted)
+    assert np.allclose(lt.theory.staircase_distance_constant(sig, sig), np.log(2) / sig)
+    eta, delta, T = 0.002, 100.0, 1.5                      # T > max_i 1/(2 sigma_i) = 1
+    n = int(T * delta / eta)
+    w = lt.theory.mode_recursion(sig, lam, eta, np.exp(-delta), n)
+    steps = lt.theory.staircase_path(eta * np.arange(n + 1) / delta, sig, lam, eta=eta)
+    measured = eta * np.abs(w - steps).sum(axis=0)          # delta * integral: each iteration lasts eta/delta
+    assert np.allclose(measured, predicted, rtol=0.01)
+    # the autoencoder of Figure 2 at its own step eta = 0.02: the flow's constant, to within the finite-step effect
+    sig_ae = np.array([2.0, 1.0, 0.5, 0.25])
+    gap = _staircase_gap(400.0, sig_ae, 0.02, 3.0) * 400.0
+    assert np.isclose(gap, np.sum(np.log(2) / sig_ae) / 3.0, rtol=0.01)

@@ -6,8 +6,8 @@ initialisation decouples into scalar recursions, one per mode. This module holds
 their jump-time predictions, the limiting staircase path, the plateau and reduced-rank solutions, and
 the modified loss of implicit gradient regularisation (Barrett & Dherin 2021) with its flow.
 
-Conventions: the course loss :math:`\\|X\\theta - Y\\|_F^2/(2n)`, which is Gidel et al.'s loss; their
-two-layer product :math:`W_1W_2` (data-matrix convention) is the course's :math:`\\theta`.
+Conventions: the course loss :math:`\\|X\\theta - Y\\|_F^2/(2n)`, which is Gidel et al.'s loss as far as it could be
+reconstructed (their text was not read; a different normalisation would only rescale time); their two-layer product :math:`W_1W_2` (data-matrix convention) is the course's :math:`\\theta`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..metrics.curvature import hvp
 from ..networks import Network, Params
 
 __all__ = ["mode_recursion", "linear_model_iterates", "jump_time", "half_times", "staircase_path",
+           "staircase_distance_constant",
            "plateau_solution", "critical_point", "shared_bases", "spectral_init", "modified_loss",
            "modified_loss_gradient", "half_time_bounds", "mode_invariant_interval", "mode_peak",
            "mode_divergence_threshold", "effective_mode_sizes", "one_mode_map", "one_mode_orbit_diagram",
@@ -190,6 +191,37 @@ def staircase_path(t: Any, sigmas: Any, lambdas: Any, *, eta: float | None = Non
     if U.shape[1] != sig.size or V.shape[1] != sig.size:
         raise ValueError(f"U and V must have {sig.size} columns, got {U.shape} and {V.shape}")
     return np.einsum("tq,dq,pq->tdp", modes, U, V)
+
+
+def staircase_distance_constant(sigma: Any, lam: Any) -> np.ndarray:
+    """Constant of the :math:`1/\\delta` approach of one gradient-flow mode to its step in rescaled time.
+
+    For the flow :math:`\\dot w = 2w(\\sigma - \\lambda w)` from :math:`w(0) = e^{-\\delta}`, read at
+    :math:`t = \\delta\\tau`, and every horizon :math:`T > 1/(2\\sigma)`,
+
+    .. math:: \\lim_{\\delta\\to\\infty}\\ \\delta\\int_0^T\\Big|w(\\delta\\tau)
+              - \\frac{\\sigma}{\\lambda}\\mathbb 1\\{\\tau > \\tfrac{1}{2\\sigma}\\}\\Big|\\,d\\tau
+              = \\frac1\\lambda\\ln\\Big(\\sqrt{\\frac\\sigma\\lambda} + \\sqrt{\\frac\\lambda\\sigma}\\Big)
+              = \\frac{\\ln 2 + \\ln\\cosh(\\sigma\\Delta)}{\\lambda},\\qquad
+              \\Delta = \\frac{\\ln(\\sigma/\\lambda)}{2\\sigma},
+
+    :math:`\\ln 2/\\sigma` for an autoencoder mode (:math:`\\sigma = \\lambda`). Around :math:`t_0 = \\delta/(2\\sigma)`
+    the mode is the logistic :math:`w^*/(1 + e^{-2\\sigma(u - \\Delta)})`, :math:`u = t - t_0`, :math:`w^* = \\sigma/\\lambda`,
+    and the two tails integrate to :math:`\\frac{w^*}{2\\sigma}\\big[\\ln(1 + e^{-2\\sigma\\Delta}) + \\ln(1 + e^{2\\sigma\\Delta})\\big]`
+    (derived in this course, Chapter 4, proposition ``prop-ch4-staircase-constant``). Gradient descent with step
+    :math:`\\eta` is observed to approach it up to a relative :math:`O(\\eta\\sigma)` (not proved).
+
+    Parameters
+    ----------
+    sigma, lam : array_like
+        Singular value of :math:`\\Sigma_{xy}` and eigenvalue of :math:`\\Sigma_x` of the mode (> 0); broadcast.
+
+    Returns
+    -------
+    ndarray
+    """
+    sigma, lam = _positive("sigma", sigma), _positive("lam", lam)
+    return np.log(np.sqrt(sigma / lam) + np.sqrt(lam / sigma)) / lam
 
 
 def plateau_solution(Sigma_x: Any, Sigma_xy: Any, rank: int) -> np.ndarray:
