@@ -112,7 +112,8 @@ def test_depth_three_imbalances_drift_by_the_squared_gradient_terms():
         assert np.max(np.abs(predicted[-1] - predicted[0])) > 1e-4
 
 
-@pytest.mark.claim("thm-ch2c-pesme", kind="identity", tol="1e-9 rel")
+@pytest.mark.claim("prop-ch2c-drift", kind="identity", tol="1e-9 rel")
+@pytest.mark.claim("thm-ch2c-pesme", kind="sanity", tol="alpha_inf < alpha coordinatewise")
 def test_sgd_is_mirror_descent_with_a_shrinking_effective_initialization():
     """Depth 2 from u = alpha, v = 0, with |eta g_i| < 1 at every step: for all k, coordinatewise,
     arcsinh(2 theta_k / Delta_k) = -2 sum_{i<k} artanh(eta g_i), Delta_k = alpha^2 prod_{i<k}(1 - eta^2 g_i^2)
@@ -130,6 +131,7 @@ def test_sgd_is_mirror_descent_with_a_shrinking_effective_initialization():
     assert np.allclose(np.arcsinh(2 * run.theta[1:] / delta), dual, rtol=1e-9, atol=1e-11)
     grad_q = lt.theory.tensor_networks.Q_grad(run.theta[-1], np.sqrt(delta[-1]), 2)
     assert np.allclose(grad_q, dual[-1] / 2, rtol=1e-9, atol=1e-11)
+    assert np.all(np.sqrt(delta[-1]) < alpha * (1 - 1e-3))                 # Pesme et al.: alpha_inf < alpha
 
 
 def _section_problem():

@@ -4,7 +4,8 @@ For :math:`\\theta = u\\odot v` from :math:`u(0) = \\alpha\\mathbf 1`, :math:`v(
 gradient :math:`g_k` multiplies :math:`u_j^2 - v_j^2` by :math:`1 - \\eta^2g_{k,j}^2` (chapter 2c, proposition
 ``prop-ch2c-drift``), so :math:`\\log(\\alpha/\\alpha_{\\infty,j}) = -\\tfrac12\\sum_k\\log(1 - \\eta^2g_{k,j}^2)
 = \\tfrac{\\eta^2}2\\sum_kg_{k,j}^2 + O(\\eta^4\\sum_kg_{k,j}^4)`. The functions below give the expectation of the
-leading term over the minibatches, its loss-integral form (Pesme et al. 2021; Even et al. 2023), and the
+leading term over the minibatches, its loss-integral form (derived in the course; consistent with the abstracts of
+Pesme et al. 2021 and Even et al. 2023), and the
 first-order distance of a run's end point to :math:`\\arg\\min Q_{\\alpha_\\infty}`. The loss is the course's
 :math:`\\mathcal L(\\theta) = \\frac1{2n}\\|X\\theta - y\\|^2`.
 """
@@ -88,9 +89,10 @@ def loss_integral_gain(X: Any, loss_integral: Any, step: float, batch_size: int,
     With :math:`S_L = \\eta\\sum_k\\mathcal L(\\theta_k)` (the time integral of the loss along the run) and the
     decoupled per-sample variance :math:`\\frac1n\\sum_ix_{ij}^2r_i^2 - (\\nabla_j\\mathcal L)^2 \\approx
     (X^\\top X/n)_{jj}\\cdot2\\mathcal L` (as if :math:`x_{ij}^2` and :math:`r_i^2` were uncorrelated), the variance term of
-    :func:`expected_gain_rate` summed over the steps gives this; it is the form of the law of Pesme et al. (2021)
-    for stochastic gradient flow, where the effective scale is :math:`\\alpha\\exp(-c\\,\\eta\\int\\mathcal L)`
-    (informal reading of their abstract: the slower the loss converges, the stronger the bias).
+    :func:`expected_gain_rate` summed over the steps gives this (derived in the course, chapter 2c). It is
+    consistent with the qualitative statement in the abstract of Pesme et al. (2021) for stochastic gradient flow
+    (the slower the loss converges, the stronger the bias); their theorem was not read, so this exact form is not
+    attributed to them.
 
     Parameters
     ----------
