@@ -100,6 +100,22 @@ def test_balancing_threshold_is_sharp(eta):
             assert s.curvature <= 2 / eta
 
 
+@pytest.mark.claim("thm-ch6-balancing", kind="prediction", tol="1e-9 rel")
+@pytest.mark.parametrize("target", [0.1, 0.3])
+def test_wide_runs_with_a_target_end_below_two_over_eta(target):
+    # width h > 1: a converged run ends with curvature <= 2 / eta, also for steps beyond 2 / lambda_0
+    net, loss = uv_problem(50, target)
+    p0 = net.init(1 / np.sqrt(50), seed=4)
+    lam0 = float(lt.theory.uv_state(p0).curvature)
+    n_beyond = 0
+    for c in (1.5, 2.2, 2.8, 3.4):
+        ok, s = converged_state(net, loss, p0, c / lam0, n_steps=3000)
+        if ok:
+            n_beyond += c > 2
+            assert s.curvature <= 2 / (c / lam0) * (1 + 1e-9)
+    assert n_beyond >= 2
+
+
 @pytest.mark.claim("thm-ch6-balancing", kind="prediction")
 @pytest.mark.parametrize("eta", [1.05, 1.3, 1.8])
 def test_no_run_converges_above_one_over_y(eta):
