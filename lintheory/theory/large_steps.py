@@ -110,9 +110,10 @@ def uv_recursion(f0: Any, curvature0: Any, step: Any, n_steps: int, *, target: A
         D_{k+1} = (1 - \\eta^2r_k^2)D_k ,
 
     obtained by expanding :math:`(u - \\eta rv)^\\top(v - \\eta ru)`, :math:`\\|u - \\eta rv\\|^2 + \\|v - \\eta ru\\|^2`
-    and :math:`\\|u - \\eta rv\\|^2 - \\|v - \\eta ru\\|^2` (derived in this course, Chapter 6; for :math:`y = 0` and
-    width :math:`n` in the NTK parameterization these are the update equations of Lewkowycz et al. 2020, Sec. 2,
-    with :math:`\\eta^2r^2` and :math:`4\\eta rf` divided by :math:`n`).
+    and :math:`\\|u - \\eta rv\\|^2 - \\|v - \\eta ru\\|^2` (derived in this course, Chapter 6). For :math:`y = 0` and
+    width :math:`n` in the NTK parameterization the same expansion gives these equations with :math:`\\eta^2r^2`
+    and :math:`4\\eta rf` divided by :math:`n`; we take that to be the model of Lewkowycz et al. (2020), whose
+    abstract and introduction only were read (the match with their own update equations is not checked).
 
     Parameters
     ----------
@@ -205,8 +206,9 @@ def catapult_thresholds(curvature0: Any) -> tuple[np.ndarray, np.ndarray]:
     below :math:`4/\\lambda_0` the curvature never increases and the run converges to a minimizer with
     :math:`\\lambda_\\infty \\le \\min(\\lambda_0, 2/\\eta)`; above it the curvature never decreases and diverges.
     Below :math:`2/\\lambda_0` the run is lazy (:func:`lazy_curvature_drop`); between the two it catapults.
-    These are the critical and maximal learning rates of Lewkowycz et al. (2020) for their two-layer linear
-    model in the large-width limit.
+    We take these to be the critical and maximal learning rates of Lewkowycz et al. (2020) for their two-layer
+    linear model in the large-width limit (only their abstract and introduction were read; not checked against
+    their derivation).
 
     Parameters
     ----------
