@@ -14,4 +14,6 @@ UNCHECKED: dict[str, str] = {
                      "is in the paper's text, which could not be read here (branch ch2bc)",
     "thm-ch2c-nacson": "informal statement of Nacson et al. (2022) from the abstract; its step-size effect needs "
                        "non-centered data, and chapter 2c's data are centered Gaussian (branch ch2bc)",
+    "thm-ch2d-moroshko": "informal statement of Moroshko et al. (2020) from the abstract, whose text could not be read "
+                         "here; its quantitative form for this course, conj-ch2d-transition, is tested (branch fix2d)",
 }

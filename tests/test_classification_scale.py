@@ -164,3 +164,25 @@ def test_flow_and_closed_forms_refuse_what_they_cannot_do():
         cs.potential_direction(X, y, 10.0, 2, max_iter=1)
     with pytest.raises(ValueError, match="same shape"):
         cs.orthogonal_log_time([1.0, 2.0], [0.5], 1.0, 2)
+
+
+def test_l1_approach_exponent_on_hand_solved_cases():
+    """One sample z = (1, 1/2): the l1 solution is e_1/1, the certificate mu = 1 gives Z^T mu = (1, 1/2), so
+    rho = 1/2 (b(c) = phi(lam z) has b_2/b_1 ~ e^-lam ~ c^-1/2). Orthogonal samples: full support, rho = 1."""
+    assert lt.theory.l1_approach_exponent(np.array([[1.0, 0.5]]), np.array([1.0])) == pytest.approx(0.5, abs=1e-9)
+    assert lt.theory.l1_approach_exponent(np.array([[-1.0, -0.5]]), np.array([-1.0])) == pytest.approx(0.5, abs=1e-9)
+    assert lt.theory.l1_approach_exponent(np.diag([1.0, -0.5]), np.array([1.0, -1.0])) == 1.0
+    with pytest.raises(ValueError, match="not linearly separable"):
+        lt.theory.l1_approach_exponent(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.0, -1.0]))
+
+
+def test_lp_at_unit_margin():
+    """p = 1 at the l1 max-margin solution (unit minimum margin) is its l1 norm; scale invariance; a
+    non-positive minimum margin gives inf."""
+    X, y = _data()
+    w1 = lt.theory.l1_max_margin(X, y)
+    assert cs.lp_at_unit_margin(X, y, w1, 1.0) == pytest.approx(np.abs(w1).sum(), rel=1e-8)
+    both = cs.lp_at_unit_margin(X, y, np.stack([w1, 7.0 * w1, -w1]), 2 / 3)
+    assert both[0] == pytest.approx(both[1], rel=1e-12) and both[2] == np.inf
+    with pytest.raises(ValueError, match="p"):
+        cs.lp_at_unit_margin(X, y, w1, 0.0)

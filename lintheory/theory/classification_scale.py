@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from scipy.integrate import quad
-from scipy.optimize import brentq
+from scipy.optimize import brentq, linprog
 from scipy.special import logsumexp
 
 from .._validation import as_array, check_int, check_positive
@@ -25,7 +25,8 @@ from ..metrics import angle
 from .max_margin import _signed_inputs, l1_max_margin, l2_max_margin
 
 __all__ = ["dual_map", "potential_direction", "potential_angles", "transition_constant",
-           "predicted_log_inv_loss", "orthogonal_log_time"]
+           "predicted_log_inv_loss", "orthogonal_log_time", "l1_approach_exponent",
+           "lp_at_unit_margin"]
 
 DEPTHS = (1, 2, 3, 4)
 """Depths with closed-form dual maps (``1``: a linear model trained from 0)."""
@@ -152,6 +153,13 @@ def potential_direction(X: Any, y: Any, c: float, L: int, *, tol: float = 1e-10,
     Returns
     -------
     ndarray, shape (d,)
+
+    Raises
+    ------
+    RuntimeError
+        If the projected Newton iteration does not converge. On unit-norm data this happens beyond about
+        :math:`c = 10^{14}` (``L = 2``) and :math:`10^{13}` (``L = 3``): there the dual objective is of size
+        :math:`c\\log c` and its round-off stops the line search before the tolerance is met.
     """
     Z = _signed_inputs(X, y)
     c = check_positive("c", c)
@@ -279,3 +287,49 @@ def orthogonal_log_time(scales: Any, lam: Any, alpha: float, L: int) -> np.ndarr
                        for a, b in zip(cuts[:-1], cuts[1:]) if b > a)
         out[i] = np.log(n) + top + np.log(integral)
     return out
+
+
+def l1_approach_exponent(X: Any, y: Any) -> float:
+    """:math:`\\rho = 1 - \\max_{j\\notin S}|(Z^\\top\\mu)_j|`, the slack of the dual certificate of the :math:`\\ell_1`
+    max-margin problem off its support :math:`S` (derived in this course, as a heuristic).
+
+    :math:`\\mu = \\arg\\max\\{\\mathbf 1^\\top\\mu : \\mu\\ge0,\\ \\|Z^\\top\\mu\\|_\\infty\\le1\\}` is the dual of
+    :math:`\\min\\{\\|w\\|_1 : Zw\\ge\\mathbf 1\\}` (a linear program, HiGHS), and :math:`S` the support of
+    :func:`lintheory.theory.l1_max_margin`. For ``L = 2``, :math:`b(c) = \\varphi_{1,2}(Z^\\top\\lambda)` with
+    :math:`\\varphi_{1,2}(\\nu) = \\frac12\\sinh2\\nu\\approx\\frac14\\operatorname{sign}(\\nu)e^{2|\\nu|}`; on the support
+    :math:`|b_j|\\sim c` forces :math:`\\lambda\\approx\\frac12\\log c\\,\\mu`, so off the support
+    :math:`|b_j|/c\\sim\\frac14c^{-(1-|(Z^\\top\\mu)_j|)}`: the angle of :math:`b(c)` (:func:`potential_direction`)
+    to the :math:`\\ell_1` max-margin direction decays like :math:`c^{-\\rho}`, slowly when :math:`\\rho` is small.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,), labels in {-1, +1}
+
+    Returns
+    -------
+    float
+        :math:`\\rho` in :math:`[0, 1]`; ``1.0`` if the :math:`\\ell_1` solution has full support.
+    """
+    Z = _signed_inputs(X, y)
+    n, d = Z.shape
+    w1 = _max_margins(X, y)[1]
+    res = linprog(-np.ones(n), A_ub=np.vstack([Z.T, -Z.T]), b_ub=np.ones(2 * d), bounds=(0, None), method="highs")
+    if not res.success:
+        raise RuntimeError(f"l1_approach_exponent: linprog failed: {res.message}")
+    off = np.abs(w1) <= 1e-9 * np.max(np.abs(w1))
+    return float(1.0 - np.max(np.abs(Z.T @ res.x)[off])) if np.any(off) else 1.0
+
+
+def lp_at_unit_margin(X: Any, y: Any, theta: Any, p: float) -> np.ndarray:
+    r""":math:`\sum_j|\theta_j/\gamma|^p` with :math:`\gamma = \min_iy_ix_i^\top\theta`: the :math:`\ell_p` objective
+    (:math:`p = 2/L`: chapter 3's :math:`\ell_{2/L}` max-margin problem) of the direction of ``theta`` scaled to
+    unit minimum margin (batched over leading axes of ``theta``; ``inf`` where the margin is not positive).
+    """
+    Z = _signed_inputs(X, y)
+    p = check_positive("p", p)
+    theta = np.asarray(theta, dtype=float)
+    gamma = np.min(theta @ Z.T, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = np.sum(np.abs(theta / gamma[..., None]) ** p, axis=-1)
+    return np.where(gamma > 0, val, np.inf)
