@@ -547,3 +547,18 @@ def test_no_chapter_page_shows_glue_bookkeeping():
     shown = {p: sum("glue(" in re.sub(r"<[^>]+>", "", html.unescape(block))
                     for block in CELL_INPUT_RE.findall((SITE / p).read_text())) for p in CHAPTERS}
     assert shown and all(n == 0 for n in shown.values()), shown
+
+
+def test_the_whole_book_is_one_pdf_linked_from_the_introduction():
+    """CI builds the book through LaTeX (.ci/run) and serves it as lintheory.pdf next to the pages; the introduction
+    links it. Where the PDF was not built (a reader's `jupyter-book build .` only), the test says so and skips."""
+    pdf = SITE / "lintheory.pdf"
+    if not pdf.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must build the PDF: jupyter-book build . --builder pdflatex, then copy it into the site")
+        pytest.skip("the PDF is not built (jupyter-book build . --builder pdflatex)")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1_000_000
+    log = ROOT / "_build" / "latex" / "lintheory.log"
+    pages = int(re.search(r"Output written on lintheory\.pdf \((\d+) pages", log.read_text(errors="ignore")).group(1))
+    assert pages > 200, pages
+    assert 'href="lintheory.pdf"' in (SITE / "intro.html").read_text()
