@@ -383,6 +383,23 @@ def test_printed_code_is_not_cut(browser, server):
     assert cut == [], f"{len(cut)} code blocks cut in print: {cut[:3]}"
 
 
+def test_printed_explorers_show_their_figure_without_controls(browser, server):
+    """In print, an explorer is the figure it shows: its sliders and buttons are hidden, its frame is not."""
+    path = WIDGET_PAGES[0]
+    page, _ = open_page(browser, server, path, "desktop")
+    ex = explorers(widget_state(path))[0]
+    page.evaluate("""(box) => Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
+        .find(s => JSON.parse(s.textContent).model_id === box).parentElement.scrollIntoView()""", ex["box"])
+    page.wait_for_function(SHOWN.replace("async (box) => {", "(box) => {").split("let data")[0]
+                           + f"return handles.length === {len(ex['sizes'])} && imgs.length === 1; }}", arg=ex["box"])
+    page.emulate_media(media="print")
+    shown = page.evaluate("""() => ({controls: Array.from(document.querySelectorAll('.noUi-handle, .widget-toggle-button'))
+        .filter(h => h.getBoundingClientRect().width > 0).length,
+      frames: Array.from(document.querySelectorAll('.widget-subarea img')).filter(i => i.offsetParent !== null).length})""")
+    page.context.close()
+    assert shown["controls"] == 0 and shown["frames"] >= 1, shown
+
+
 def test_search_summaries_have_no_raw_tex(browser, server):
     page, problems = open_page(browser, server, "search.html?q=imbalance")
     page.wait_for_selector("#search-results li p.context", timeout=20_000)
