@@ -619,6 +619,8 @@ def test_balanced_factors_are_balanced_with_the_given_product():
 
 
 def test_deep_gd_constants_formula():
+    """The box's formulas evaluated by hand at N = 3 (a transcription check of the code against the box, not a
+    check of the paper's constants, which are those usually quoted)."""
     dmax, smax, rate = T.deep_gd_constants(0.5, 2.0, 3)
     assert dmax == pytest.approx(0.25 / (256 * 27 * 2.0 ** (4 / 3)), rel=1e-14)
     assert smax == pytest.approx(0.5 ** (10 / 3) / (6144 * 27 * 2.0 ** (14 / 3)), rel=1e-14)
@@ -627,11 +629,15 @@ def test_deep_gd_constants_formula():
         T.deep_gd_constants(0.5, 2.0, 1)
 
 
-@pytest.mark.claim("thm-ch1-deep-gd", kind="prediction", tol="exact inequality at every recorded step")
+@pytest.mark.claim("thm-ch1-deep-gd", kind="sanity", tol="inequality at every recorded step; measured log-decrease 9-13x the guaranteed one")
 @pytest.mark.parametrize("depth, seed", [(2, 0), (3, 1), (4, 2)])
 def test_deep_gd_converges_at_the_guaranteed_rate(depth, seed):
     """delta-balanced init with a deficiency margin; at the largest allowed step the loss stays below
-    L(0) exp(-eta c^{2(N-1)/N} k), with c, delta and eta computed from the initial state before the run."""
+    L(0) exp(-eta c^{2(N-1)/N} k), with c, delta and eta computed from the initial state before the run.
+
+    A sanity check, not a sharp prediction: the guaranteed rate is far below the actual one (the measured
+    log-decrease is 8.6, 12.8 and 11.4 times the guaranteed one at depths 2, 3, 4), so a rate constant several
+    times too large would still pass, and the loss falls only by 1e-2 to 1e-4 relative at this tiny step."""
     n, d, m, h = 8, 4, 2, 5
     X, Y, theta_star = whitened_deep_problem(n, d, m, seed)
     rng = np.random.default_rng(seed + 2)
