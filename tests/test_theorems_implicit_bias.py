@@ -54,11 +54,13 @@ def test_invariant_init_reaches_min_norm_and_generic_does_not():
     assert np.linalg.norm(gen.theta[-1] - theta_hat) > 0.1
 
 
-@pytest.mark.claim("thm-ch2-width", kind="prediction", tol="fitted slope within 0.15")
-def test_width_scaling_exponent_at_mean_field_scaling():
-    """Width corollary: ||theta(inf) - theta_hat||_2 ~ h^{-(4 nu - 1)/2}; fitted slope within 0.15 at nu = 1/2
-    (the balanced mean-field parameterization; nu = 1/4 is the NTK one)."""
-    alpha = 0.5
+@pytest.mark.claim("thm-ch2-width", kind="prediction", tol="fitted slope within 0.06")
+@pytest.mark.parametrize("alpha", [0.3, 0.4, 0.5])
+def test_width_scaling_exponent(alpha):
+    """Width corollary: ||theta(inf) - theta_hat||_2 ~ h^{-(4 alpha - 1)/2}; fitted slope over h = 16..2048
+    within 0.06 of it. At alpha = 1/2 (the balanced mean-field parameterization; 1/4 is the NTK one) the
+    exponent equals -alpha, so alpha = 0.3 and 0.4 are what separate it from a wrong law such as -alpha
+    (measured slopes -0.074, -0.278, -0.477 against -0.1, -0.3, -0.5; -alpha would be -0.3, -0.4)."""
     predicted = -(4 * alpha - 1) / 2
     assert lt.theory.width_scaling_exponent(alpha) == pytest.approx(predicted)
     X, Y = lt.data.underdetermined_regression(5, 20, 2, seed=0)
@@ -70,12 +72,12 @@ def test_width_scaling_exponent_at_mean_field_scaling():
         net = lt.FullyConnected([20, int(h), 2])
         p0 = net.init(float(h) ** -alpha, seed=50 + i, batch=6 if h <= 256 else 3)
         curv = sum(np.linalg.norm(b, 2, axis=(-2, -1)).max() ** 2 for b in p0)
-        run = lt.gradient_descent(net, loss, p0, step=0.5 / (lam * curv), n_steps=800, record_every=800,
+        run = lt.gradient_descent(net, loss, p0, step=0.5 / (lam * curv), n_steps=2000, record_every=2000,
                                   keep_params=False)
         assert np.all(run.loss[-1] < 1e-10)
         dists.append(np.linalg.norm(run.theta[-1] - theta_hat, 2, axis=(-2, -1)).mean())
     slope = np.polyfit(np.log(widths), np.log(dists), 1)[0]
-    assert abs(slope - predicted) < 0.15, slope
+    assert abs(slope - predicted) < 0.06, slope
 
 
 @pytest.mark.claim("thm-ch2-bias", kind="identity", tol="1e-9 abs")

@@ -192,6 +192,17 @@ def gronwall_bound(t: Any, rate: Any, loss0: float) -> np.ndarray:
     return np.asarray(loss0) * np.exp(-2 * integral)
 
 
+def _residual(X: Any, Y: Any, W1: Any, W2: Any) -> tuple[np.ndarray, ...]:
+    """Checked ``X``, its singular values, ``Y`` as (n, m), ``W1``, ``W2`` and the residual ``Y - X W1^T W2^T``."""
+    X, s, _ = _check_X(X)
+    Y = check_rows("Y", as_array("Y", Y, ndim=(1, 2)), X.shape[0], "row per sample of X")
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    W1, W2 = _check_layers(X, W1, W2)
+    if W2.shape[-2] != Y.shape[1]:
+        raise ValueError(f"W2 must have {Y.shape[1]} rows (the outputs of Y), got shape {W2.shape}")
+    return X, s, Y, W1, W2, Y - X @ np.swapaxes(W1, -1, -2) @ np.swapaxes(W2, -1, -2)
+
+
 def deficiency_margin(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
     """Deficiency margin of a two-layer initialization (the analogue of Arora et al. 2019).
 
@@ -212,16 +223,10 @@ def deficiency_margin(X: Any, Y: Any, W1: Any, W2: Any) -> np.ndarray:
     -------
     ndarray, shape (...)
     """
-    X, s, _ = _check_X(X)
-    Y = check_rows("Y", as_array("Y", Y, ndim=(1, 2)), X.shape[0], "row per sample of X")
-    Y = Y[:, None] if Y.ndim == 1 else Y
-    W1, W2 = _check_layers(X, W1, W2)
-    if W2.shape[-2] != Y.shape[1]:
-        raise ValueError(f"W2 must have {Y.shape[1]} rows (the outputs of Y), got shape {W2.shape}")
+    X, s, Y, _, _, E = _residual(X, Y, W1, W2)
     theta_hat = np.linalg.pinv(X) @ Y
     k = min(X.shape[0], Y.shape[1])
     sk = np.linalg.svd(theta_hat, compute_uv=False)[k - 1]
-    E = Y - X @ np.swapaxes(W1, -1, -2) @ np.swapaxes(W2, -1, -2)
     return sk - np.linalg.norm(E, axis=(-2, -1)) / s[-1]
 
 
@@ -235,8 +240,8 @@ def margin_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = 
 
     .. math:: c_\\mu = \\kappa\\,\\lambda_{\\min}(XX^\\top)\\,\\max(\\mu, 0) \\times (2 \\text{ if } n = m \\text{ else } 1) .
 
-    Derived here in the spirit of Arora, Cohen, Golowich, Hu (2019); Min et al. (2021) state a rate
-    depending on imbalance and margin, whose exact form is not reproduced here.
+    Derived here in the spirit of Arora, Cohen, Golowich, Hu (2019); Min et al. (arXiv v2, 2022), Corollary 5,
+    state the margin condition with their margin measured on :math:`W^\\top Y` (see ``min_theorem3_rate``).
 
     Parameters
     ----------
@@ -271,8 +276,9 @@ def random_init_rate(X: Any, h: Any, alpha: Any, *, normalization: str = "half_m
 
     .. math:: c \\approx 2\\kappa\\,\\lambda_{\\min}(XX^\\top)\\,h^{1-2\\alpha}\\,\\big(1 - O(\\sqrt{(n+m)/h})\\big)
 
-    (derived in this course from the spectra of Gaussian matrices, in the setting of Min et al. 2021,
-    whose exact statement could not be checked; returns the leading term).
+    (derived in this course from the spectra of Gaussian matrices; Min et al. 2021, ICML Lemma 1, show
+    :math:`\\lambda_r(\\Lambda(0)) + \\lambda_m(-\\Lambda(0)) > h^{1-2\\alpha}` with probability :math:`1 - \\delta` for
+    :math:`h > h_0`; returns the leading term).
 
     Parameters
     ----------
@@ -342,9 +348,9 @@ def combined_rate_bound(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str 
     It is never below ``imbalance_rate_bound`` and equals ``margin_rate_bound`` when :math:`D_1 = 0`.
     For ``n = m = h = 1`` and :math:`\\sigma = |u_1v|` it is exact: :math:`u_1^2 + v^2 =
     \\sqrt{(u_1^2 - v^2)^2 + 4u_1^2v^2}`. Derived in this course (from
-    :math:`(U_1U_1^\\top)^2 = PP^\\top + U_1D_1U_1^\\top` with :math:`P = U_1V^\\top`); Min et al.
-    (arXiv v2, 2022) and Min, Vidal, Mallada (2023) state rates combining imbalance and margin whose
-    exact form could not be checked here.
+    :math:`(U_1U_1^\\top)^2 = PP^\\top + U_1D_1U_1^\\top` with :math:`P = U_1V^\\top`); a corollary of Min et al.
+    (arXiv v2, 2022), Proposition 1 (their Lemma 8 term is never below the max above) with the course's margin,
+    and on whitened data never above their Theorem 3 rate (``min_theorem3_rate``).
 
     Parameters
     ----------
@@ -443,6 +449,59 @@ def balanced_end_to_end_velocity(X: Any, Y: Any, theta: Any, *, normalization: s
 
 
 __all__ += ["combined_rate_bound", "end_to_end_velocity", "balanced_end_to_end_velocity"]
+
+
+def min_theorem3_rate(X: Any, Y: Any, W1: Any, W2: Any, *, normalization: str = "half_mean") -> np.ndarray:
+    """Rate of Min, Tarmoun, Vidal, Mallada (arXiv v2, 2022), Theorem 3: :math:`\\mathcal L(t) \\le e^{-2ct}\\mathcal L(0)`.
+
+    With :math:`X = W\\Sigma_x^{1/2}\\Phi_1^\\top` (full row rank, so :math:`\\mathcal L^* = 0`), :math:`\\tilde Y = W^\\top Y`,
+    :math:`D = U_1^\\top U_1 - V^\\top V` (``reduced_imbalance``), :math:`x_+ = \\max(x, 0)` and, as in their
+    eqs. (18)-(20),
+
+    .. math:: \\Delta_+ = \\lambda_1(D)_+ - \\lambda_n(D)_+, \\quad \\Delta_- = \\lambda_1(-D)_+ - \\lambda_m(-D)_+,
+              \\quad \\Delta = \\lambda_n(D)_+ + \\lambda_m(-D)_+,
+
+    :math:`k = \\min(n, m)`, :math:`\\tilde\\mu = [\\sigma_k(\\tilde Y) - \\|\\tilde Y - \\Sigma_x^{1/2}U_1V^\\top\\|_F]_+
+    /\\lambda_1^{1/2}(\\Sigma_x)`, :math:`\\tilde\\mu_m = \\tilde\\mu` if :math:`m \\le n` (else 0) and
+    :math:`\\tilde\\mu_n = \\tilde\\mu` if :math:`n \\le m` (else 0), their eq. (21) at :math:`t = 0` reads
+
+    .. math:: c(0) = -\\Delta_+ + \\sqrt{(\\Delta_+ + \\Delta)^2 + 4\\tilde\\mu_m^2}
+              - \\Delta_- + \\sqrt{(\\Delta_- + \\Delta)^2 + 4\\tilde\\mu_n^2},
+
+    and their Theorem 3 gives :math:`\\mathcal L(t) \\le e^{-\\lambda_r(\\Sigma_x)c(0)t}\\mathcal L(0)` for their loss
+    :math:`\\tfrac12\\|Y - XUV^\\top\\|_F^2`. In the course's convention this returns
+    :math:`\\kappa\\,\\lambda_{\\min}(XX^\\top)\\,c(0)/2`. Read in the paper's text (arXiv v2, Theorem 3, eq. (21),
+    Proposition 1, eq. (17)); :math:`\\sigma_k(\\tilde Y) = \\sigma_k(Y)` and the residual norm is
+    :math:`\\|Y - XW_1^\\top W_2^\\top\\|_F` since :math:`W` is orthogonal.
+
+    Parameters
+    ----------
+    X, Y, W1, W2
+        As in ``deficiency_margin``; the width ``h`` must be at least ``max(n, m)``.
+    normalization : {"half_mean", "half_sum", "mean", "sum"}
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    X, s, Y, W1, W2, E = _residual(X, Y, W1, W2)
+    n, m, h = X.shape[0], W2.shape[-2], W1.shape[-2]
+    if h < max(n, m):
+        raise ValueError(f"the bound needs a width h >= max(n, m) = {max(n, m)}, got h = {h}")
+    ev = np.linalg.eigvalsh(reduced_imbalance(X, W1, W2))[..., ::-1]          # decreasing
+    pos = np.maximum(ev[..., n - 1], 0)                                        # lambda_n(D)_+
+    neg = np.maximum(-ev[..., h - m], 0)                                       # lambda_m(-D)_+
+    d_plus, d_minus, level = np.maximum(ev[..., 0], 0) - pos, np.maximum(-ev[..., -1], 0) - neg, pos + neg
+    k = min(n, m)
+    mu = np.maximum(np.linalg.svd(Y, compute_uv=False)[k - 1] - np.linalg.norm(E, axis=(-2, -1)), 0) / s[0]
+    mu_m = mu if m <= n else np.zeros_like(mu)
+    mu_n = mu if n <= m else np.zeros_like(mu)
+    c0 = (-d_plus + np.sqrt((d_plus + level) ** 2 + 4 * mu_m ** 2)
+          - d_minus + np.sqrt((d_minus + level) ** 2 + 4 * mu_n ** 2))
+    return squared_loss_factor(normalization, n) * s[-1] ** 2 * c0 / 2
+
+
+__all__ += ["min_theorem3_rate"]
 
 
 def gd_drift_limit(t: Any, grads: Sequence[Any]) -> float:

@@ -129,12 +129,15 @@ def soudry_limit(X: Any, y: Any, step: float, *, tol: float = 1e-6) -> tuple[np.
               \\hat w = \\sum_{i\\in S} a_iz_i, \\quad z_i = y_ix_i,
 
     where :math:`S` is the set of support vectors (:math:`z_i^\\top\\hat w = 1`) and :math:`a_i > 0` the dual
-    variables of the hard-margin SVM. Derived in the course by matching the :math:`1/t` terms of one step,
-    :math:`\\hat w\\,(\\log(t+1) - \\log t) = \\frac{\\eta}{n}\\sum_{i\\in S}e^{-\\log t - z_i^\\top\\tilde w}z_i + o(1/t)`;
-    Soudry et al. (2018) state it for the summed loss (a step :math:`\\eta` on the mean is a step :math:`\\eta/n`
-    on the sum). These :math:`|S|` equations fix only the projection of :math:`\\tilde w` onto
-    :math:`\\operatorname{span}\\{z_i : i \\in S\\}`; when :math:`|S| < d` the rest depends on the initialization and
-    on the whole trajectory, so this function returns the minimum-norm solution, whose projection is the
+    variables of the hard-margin SVM. Soudry et al. (2018) give this limit, as usually quoted (their text
+    was not read here), for the summed loss, :math:`\\eta\\,e^{-x_n^\\top\\tilde w} = \\alpha_n`, when the support
+    vectors span the data; a step :math:`\\eta` on the mean is a step :math:`\\eta/n` on the sum. The course
+    recovers the equations by a heuristic, matching the :math:`1/t` terms of one step,
+    :math:`\\hat w\\,(\\log(t+1) - \\log t) = \\frac{\\eta}{n}\\sum_{i\\in S}e^{-\\log t - z_i^\\top\\tilde w}z_i + o(1/t)`.
+    These :math:`|S|` equations fix only the projection of :math:`\\tilde w` onto
+    :math:`\\operatorname{span}\\{z_i : i \\in S\\}`; when the support vectors do not span the data the rest
+    depends on the initialization and on the whole trajectory (and the convergence of the projection is
+    then the heuristic alone), so this function returns the minimum-norm solution, whose projection is the
     prediction.
 
     Parameters
