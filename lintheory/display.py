@@ -135,15 +135,11 @@ def _round_directed(x: Any, digits: Any, up: bool) -> float:
         return float(f"{Decimal(mantissa).scaleb(e):.{digits - 1}e}")
 
     if up:
-        top = math.ceil(exact.scaleb(-e))
-        while top > 1 and at(top - 1) >= value:  # the division may have rounded up: step back
+        top = math.ceil(exact.scaleb(-e))           # exact, so at(top) >= value
+        while top > 1 and at(top - 1) >= value:     # a smaller number may print as a float >= value
             top -= 1
-        while at(top) < value:                   # or down: step forward
-            top += 1
         return at(top)
-    low = math.floor(exact.scaleb(-e))
-    while at(low + 1) <= value:
+    low = math.floor(exact.scaleb(-e))              # exact, so at(low) <= value
+    while at(low + 1) <= value:                     # a larger number may print as a float <= value
         low += 1
-    while low > 0 and at(low) > value:
-        low -= 1
     return at(low)

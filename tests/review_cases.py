@@ -386,6 +386,8 @@ CASES += [
     (220, "dynamics.gradient_descent", "n_steps=10**12 (records of 7 TiB)", lambda: lt.gradient_descent(NET_R, LOSS_R, P_R, 0.1, 10**12), error(ValueError, r"n_steps=1000000000000 with record_every=1 asks for")),
     (221, "dynamics.gradient_descent", "a per-member loss of 2 members, a batch of 3", _per_member_subset(3), error(ValueError, r"per-member subset for a batch of shape \(2,\)")),
     (222, "dynamics.gradient_descent", "a per-member loss of 2 members, a batch of 2", _per_member_subset(2), ok(lambda r: r.loss.shape == (4, 2))),
+    (223, "display.round_up", "digits=1.5", lambda: lt.round_up(0.5, 1.5), error(TypeError, r"digits must be an integer")),
+    (224, "sensing.SensingLoss", "no measurement matrix", lambda: lt.SensingLoss(np.zeros((0, 2, 2)), []), error(ValueError, r"A must hold at least one")),
 ]
 
 # Cases in modules owned by other engineers (lintheory/theory/*): re-created here, fixed there.
