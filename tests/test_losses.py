@@ -89,6 +89,15 @@ def test_loss_inputs_are_checked_by_name():
         lt.LogisticLoss(X, [0.0, 1.0, 2.0, 0.5, 3.0])
     with pytest.raises(ValueError, match=r"^normalization must be one of"):
         lt.SquaredLoss(X, Y, normalization="bad")
+    with pytest.raises(ValueError, match=r"^normalization must be one of"):
+        lt.losses.squared_loss_factor("bad", 5)
+    for cls, target in ((lt.SquaredLoss, Y), (lt.LogisticLoss, LABELS)):
+        with pytest.raises(ValueError, match=r"^X must be 2-dimensional, got shape \(1, 5, 3\)"):
+            cls(X[None], target)
+    with pytest.raises(ValueError, match=r"^Y must be 1 or 2-dimensional, got shape \(5, 2, 1\)"):
+        lt.SquaredLoss(X, Y[..., None])
+    with pytest.raises(ValueError, match=r"^Y must have one row per sample of X \(5\), got shape \(4, 2\)"):
+        lt.SquaredLoss(X, Y[:4])
     loss = lt.SquaredLoss(X, Y)
     with pytest.raises(ValueError, match=r"^theta must have shape \(\.\.\., 3, 2\) for this loss, got \(2, 3\)"):
         loss.value(np.zeros((2, 3)))
