@@ -8,6 +8,8 @@ has no Sphinx, so :func:`glue` then just displays the value (or nothing, with ``
 from __future__ import annotations
 
 import math
+import numbers
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["glue", "power_of_ten_bound", "round_up", "round_down"]
@@ -46,6 +48,9 @@ def glue(name: str, value: Any, display: bool = True) -> None:
 def _nonnegative(x: Any) -> float:
     if isinstance(x, (bool, str, bytes)) or not hasattr(x, "__float__"):
         raise TypeError(f"x must be a real number, got {type(x).__name__}")
+    if getattr(x, "ndim", 0) != 0:
+        raise TypeError(f"x must be a single real number, got an array of shape {x.shape} "
+                        "(call the function once per entry)")
     value = float(x)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"x must be a non-negative finite number, got {value!r}")
@@ -68,9 +73,11 @@ def power_of_ten_bound(x: float) -> float:
     Returns
     -------
     float
-        :math:`10^{\\lceil \\log_{10} \\max(x, 10^{-300}) \\rceil}`.
+        :math:`10^{\\lceil \\log_{10} \\max(x, 10^{-300}) \\rceil}`; ``inf`` above ``1e308``, where
+        that power of ten is not a float (inf is still an upper bound).
     """
-    return float(10.0 ** math.ceil(math.log10(max(_nonnegative(x), 1e-300))))
+    exponent = math.ceil(math.log10(max(_nonnegative(x), 1e-300)))
+    return math.inf if exponent > 308 else float(10.0 ** exponent)
 
 
 def round_up(x: float, digits: int = 1) -> float:
@@ -83,15 +90,16 @@ def round_up(x: float, digits: int = 1) -> float:
     Parameters
     ----------
     x : float
-        A non-negative finite number (``0`` gives ``0``).
+        A non-negative finite number (``0`` gives ``0``; subnormal numbers work too).
     digits : int
-        Significant digits, at least 1.
+        Significant digits, at least 1 (a Python or NumPy integer).
 
     Returns
     -------
     float
         :math:`\\lceil x / 10^{e} \\rceil\\, 10^{e}` with :math:`e = \\lfloor \\log_{10} x \\rfloor - d + 1`
-        (computed so that the printed number, not only the float, is at least ``x``).
+        (computed so that the printed number, not only the float, is at least ``x``); ``inf`` when
+        that number exceeds the largest float (inf is still an upper bound).
 
     See Also
     --------
@@ -112,25 +120,26 @@ def round_down(x: float, digits: int = 1) -> float:
 
 def _round_directed(x: Any, digits: Any, up: bool) -> float:
     value = _nonnegative(x)
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be an integer of at least 1, got {digits!r}")
+    if isinstance(digits, (bool, float)) or not isinstance(digits, numbers.Integral):
+        raise TypeError(f"digits must be an integer (int or numpy integer), got {type(digits).__name__} "
+                        f"{digits!r}")
+    digits = int(digits)
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, got {digits}")
     if value == 0:
         return 0.0
-    e = math.floor(math.log10(value)) - digits + 1
+    exact = Decimal(value)                      # exact decimal arithmetic: 10.0 ** e underflows below 1e-308
+    e = exact.adjusted() - digits + 1           # adjusted(): the exact floor(log10(value))
 
     def at(mantissa: int) -> float:             # the float that prints as mantissa x 10^e
-        return float(f"{mantissa * 10.0 ** e:.{digits - 1}e}")
+        return float(f"{Decimal(mantissa).scaleb(e):.{digits - 1}e}")
 
     if up:
-        top = math.ceil(value / 10.0 ** e)
-        while top > 1 and at(top - 1) >= value:  # the division may have rounded up: step back
+        top = math.ceil(exact.scaleb(-e))           # exact, so at(top) >= value
+        while top > 1 and at(top - 1) >= value:     # a smaller number may print as a float >= value
             top -= 1
-        while at(top) < value:                   # or down: step forward
-            top += 1
         return at(top)
-    low = math.floor(value / 10.0 ** e)
-    while at(low + 1) <= value:
+    low = math.floor(exact.scaleb(-e))              # exact, so at(low) <= value
+    while at(low + 1) <= value:                     # a larger number may print as a float <= value
         low += 1
-    while low > 0 and at(low) > value:
-        low -= 1
     return at(low)

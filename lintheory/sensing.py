@@ -68,6 +68,10 @@ class SensingLoss(Loss):
         if idx.ndim != 2 or idx.shape[1] != 2 or not np.issubdtype(idx.dtype, np.integer):
             raise ValueError(f"mask_indices must be an (n, 2) array of integer (row, column) pairs, "
                              f"got shape {idx.shape} and dtype {idx.dtype}")
+        if len(idx) == 0:
+            raise ValueError("mask_indices must list at least one observed entry, got none")
+        values = check_rows("values", as_array("values", values, ndim=1), len(idx),
+                            "value per observed entry of mask_indices")
         d, m = int(shape[0]), int(shape[1])
         if np.any(idx < 0) or np.any(idx[:, 0] >= d) or np.any(idx[:, 1] >= m):
             raise ValueError(f"mask_indices must lie inside a {d} x {m} matrix")

@@ -64,7 +64,7 @@ class SweepResult:
 
         Real numbers match within ``rel_tol`` (relative, with an absolute floor of ``rel_tol * 1e-3``),
         so ``where(lr=0.3)`` finds the grid value ``0.30000000000000004`` of ``np.arange(0.1, 0.4, 0.1)``;
-        other values match by ``==``.
+        NaN matches NaN; other values match by ``==``.
         """
         for name in values:
             if self.configs and name not in self.configs[0]:
@@ -94,6 +94,8 @@ class SweepError(RuntimeError):
 def _same(a: Any, b: Any, rel_tol: float) -> bool:
     real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)
     if real(a) and real(b):
+        if math.isnan(a) and math.isnan(b):     # a NaN configuration is selected by NaN
+            return True
         return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=rel_tol * 1e-3)
     return bool(a == b)
 
@@ -106,16 +108,30 @@ class _Failed:
 
 
 class _Guarded:
-    """``fn`` with its exceptions caught, so that one failure does not lose the other results."""
+    """``fn`` with its exceptions caught, so that one failure does not lose the other results. With
+    ``ship`` (worker processes), a result that cannot be pickled back to the parent is such a failure."""
 
-    def __init__(self, fn: Callable[..., Any]):
-        self.fn = fn
+    def __init__(self, fn: Callable[..., Any], ship: bool = False):
+        self.fn, self.ship = fn, ship
 
     def __call__(self, **config: Any) -> Any:
         try:
-            return self.fn(**config)
+            result = self.fn(**config)
         except Exception as err:            # noqa: BLE001 - reported by sweep() with its configuration
             return _Failed(err)
+        if self.ship:
+            try:                            # what the workers send results back with (loky, dask)
+                import cloudpickle as pickler
+            except ImportError:             # pragma: no cover - joblib's loky then uses pickle
+                import pickle as pickler
+            try:
+                pickler.dumps(result)
+            except Exception as err:        # noqa: BLE001 - TypeError, PicklingError, ...
+                return _Failed(TypeError(
+                    f"fn returned an object that cannot be sent back from a worker process "
+                    f"({type(err).__name__}: {err}): return plain data (numbers, arrays, lists, dicts), "
+                    "or use backend='sequential' or 'threading'"))
+        return result
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -137,6 +153,8 @@ def grid_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]])
             raise ValueError("grid must name at least one parameter")
         names, axes = list(grid), []
         for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"grid's keys must be parameter names (str), got {name!r}")
             values = grid[name]
             if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or getattr(values, "ndim", 1) == 0:
                 raise TypeError(f"grid[{name!r}] must be a sequence of values, got {values!r}")
@@ -150,6 +168,9 @@ def grid_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]])
     for k, config in enumerate(configs):
         if not isinstance(config, Mapping):
             raise TypeError(f"grid[{k}] must be a dict of keyword arguments, got {type(config).__name__}")
+        bad = next((key for key in config if not isinstance(key, str)), None)
+        if bad is not None:
+            raise TypeError(f"grid[{k}]'s keys must be parameter names (str), got {bad!r}")
     return [dict(c) for c in configs]
 
 
@@ -205,7 +226,7 @@ def sweep(fn: Callable[..., Any], grid: Mapping[str, Sequence[Any]] | Sequence[M
         _require_dask_client()
     start = time.perf_counter()
     with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
-        guarded = _Guarded(fn)
+        guarded = _Guarded(fn, ship=backend in ("loky", "dask"))
         calls = joblib.Parallel(return_as="generator")(joblib.delayed(guarded)(**c) for c in configs)
         bar = tqdm(calls, total=len(configs), desc=desc, disable=None if progress is None else not progress)
         results = list(bar)

@@ -61,6 +61,12 @@ def _grid(name: str, values: Any) -> list[Any]:
     if len(set(grid)) != len(grid):
         dup = next(v for v in grid if grid.count(v) > 1)
         raise ValueError(f"controls[{name!r}] lists {dup!r} more than once; each value gives one frame")
+    shown = [_label(v) for v in grid]
+    if len(set(shown)) != len(shown):
+        same = [v for v, text in zip(grid, shown) if shown.count(text) > 1]
+        raise ValueError(f"controls[{name!r}] values {same[0]!r} and {same[1]!r} both show as "
+                         f"{_label(same[0])!r} on the control; round the values (e.g. np.round(values, 6)) "
+                         "or drop one")
     return grid
 
 
@@ -148,6 +154,9 @@ def explorer(draw: Callable[..., None], controls: Mapping[str, Sequence[Any]], *
         raise TypeError(f"draw must be callable as draw(fig, **values), got {type(draw).__name__}")
     if not isinstance(controls, Mapping) or not controls:
         raise ValueError("controls must name at least one control and its values")
+    if not (isinstance(figsize, (tuple, list)) and len(figsize) == 2 and all(
+            _is_number(v) and np.isfinite(v) and v > 0 for v in figsize)):
+        raise ValueError(f"figsize must be a (width, height) pair of positive inches, got {figsize!r}")
     if not (isinstance(density, (int, np.integer)) and density >= 1):
         raise ValueError(f"density must be a positive int (image pixels per CSS pixel), got {density!r}")
     names = list(controls)

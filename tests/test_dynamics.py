@@ -152,3 +152,56 @@ def test_gradient_flow_reports_where_the_gradient_stops_being_finite():
     net = lt.FullyConnected([2, 2, 1])
     with pytest.raises(RuntimeError, match="stopped being finite at t = "):
         lt.gradient_flow(net, Broken(X, y), net.init(0.1, seed=0), [0, 50])
+
+
+def _stiff_regression(scales):
+    """Depth-1 least squares with columns scaled by ``scales`` and its exact flow (issue 28, N10)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3)) * np.asarray(scales)
+    y = X @ np.array([1.0, -1.0, 0.5]) + 0.1 * rng.standard_normal(20)
+    net, loss = lt.FullyConnected([3, 1]), lt.SquaredLoss(X, y)
+    p = net.init(0.5, seed=0)
+    sigma = X.T @ X / 20                         # half-mean loss: theta' = -sigma (theta - w*)
+    w = np.linalg.solve(sigma, X.T @ y / 20)
+    lam, U = np.linalg.eigh(sigma)
+    theta0 = net.end_to_end(p)
+    exact = lambda t: w + U @ (np.exp(-lam * t) * (U.T @ (theta0 - w)))
+    return net, loss, p, lam, exact
+
+
+def test_a_stiff_flow_with_an_explicit_method_recommends_an_implicit_one(monkeypatch):
+    """Rates from 6e-5 to 1.3e4: DOP853's steps are held by stability. The hint is checked from 500
+    evaluations here (50,000 by default), and the recommended LSODA needs far fewer evaluations on the
+    same problem, both accurate against the closed form."""
+    from lintheory.dynamics import flow
+
+    monkeypatch.setattr(flow, "_STIFF_NFEV", 500)
+    net, loss, p, lam, exact = _stiff_regression([1e2, 1.0, 1e-2])
+    assert lam[-1] / lam[0] > 1e8
+    t_eval = np.array([0.0, 1.0])
+    with pytest.warns(RuntimeWarning, match=r"explicit method 'DOP853': the problem is stiff.*method='LSODA'"):
+        slow = lt.gradient_flow(net, loss, p, t_eval)
+    assert "stiff" in slow.message
+    fast = lt.gradient_flow(net, loss, p, t_eval, method="LSODA")
+    assert fast.stats["nfev"] * 10 < slow.stats["nfev"]
+    for run in (slow, fast):
+        np.testing.assert_allclose(run.theta[-1], exact(1.0), rtol=1e-7)
+
+
+def test_a_well_conditioned_flow_gets_no_stiffness_hint(monkeypatch):
+    from lintheory.dynamics import flow
+
+    monkeypatch.setattr(flow, "_STIFF_NFEV", 1)                # checked, and found not stiff
+    net, loss, p, _, exact = _stiff_regression([1.0, 1.0, 1.0])
+    run = lt.gradient_flow(net, loss, p, [0.0, 1.0])
+    assert "stiff" not in run.message
+    np.testing.assert_allclose(run.theta[-1], exact(1.0), rtol=1e-8)
+
+
+def test_records_that_cannot_fit_in_memory_are_refused_before_any_allocation():
+    net, loss, p, _, _ = _stiff_regression([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"n_steps=1000000000000 with record_every=10 asks for "
+                                         r"100,000,000,001 records of 7 numbers"):
+        lt.gradient_descent(net, loss, p, 0.1, 10**12, record_every=10)
+    with pytest.raises(ValueError, match=r"records of 4 numbers"):    # theta and loss only
+        lt.stochastic_gradient_descent(net, loss, p, 0.1, 10**12, batch_size=2, seed=0, keep_params=False)

@@ -105,7 +105,7 @@ def test_bad_theta_and_completion_input(sensing):
         lt.SensingLoss.completion([[0.0, 1.0]], [1.0], (2, 2))
     with pytest.raises(ValueError, match="shape must be a pair"):
         lt.SensingLoss.completion([[0, 1]], [1.0], (2, 0))
-    with pytest.raises(ValueError, match="one value per measurement"):
+    with pytest.raises(ValueError, match="values must have one value per observed entry of mask_indices"):
         lt.SensingLoss.completion([[0, 1]], [1.0, 2.0], (2, 2))
 
 

@@ -70,7 +70,7 @@ import numpy as np
 from . import minibatch
 from .trajectory import _TINY_LOSS, _descent_trajectory, _record_steps
 
-__all__ = ["available", "applies", "descend", "worth_it", "step_work"]
+__all__ = ["available", "reason_not_applicable", "descend", "worth_it", "step_work"]
 
 _KERNEL: Any = None
 _CACHED: bool | None = None          # whether the loaded kernel uses numba's on-disk cache
@@ -100,11 +100,6 @@ def available() -> bool:
     return _NUMBA == ""
 
 
-def loaded() -> bool:
-    """Whether the compiled kernel is already compiled or loaded in this process."""
-    return _KERNEL is not None
-
-
 def _reason_by_type(net: Any, loss: Any, normalize: Any) -> str | None:
     from ..losses import SquaredLoss
     from ..networks import Diagonal, FullyConnected, Residual
@@ -125,11 +120,6 @@ def reason_not_applicable(net: Any, loss: Any, normalize: Any = None) -> str | N
     if reason is None and not available():
         return _NUMBA
     return reason
-
-
-def applies(net: Any, loss: Any, normalize: Any = None) -> bool:
-    """Whether :func:`gradient_descent` can run this network/loss pair."""
-    return reason_not_applicable(net, loss, normalize) is None
 
 
 def _build() -> Any:

@@ -12,7 +12,8 @@ from ..losses import Loss
 from ..networks import Network
 from . import compiled
 from .minibatch import _step_reader
-from .trajectory import _TINY_LOSS, Trajectory, _check_pair, _descent_trajectory, _record_steps
+from .trajectory import (_TINY_LOSS, Trajectory, _check_pair, _check_record_size, _descent_trajectory,
+                         _record_steps)
 
 __all__ = ["gradient_descent"]
 
@@ -89,6 +90,8 @@ def _descend(net: Network, loss: Loss, params: Sequence[Any], step: float, n_ste
         raise TypeError(f"keep_params must be True or False, got {keep_params!r}")
     check_choice("backend", backend, ("auto", "numpy", "compiled"))
     batch = net.batch_shape(params)
+    _check_record_size(n_steps, record_every, int(np.prod(batch, dtype=np.int64)) * (
+        int(np.prod(net.theta_shape)) + 1 + (net.n_params if keep_params else 0)))
     block = None if blocks is None else blocks(batch)      # SGD: the chunks of minibatch indices
     if backend == "compiled" or (backend == "auto" and compiled.worth_it(net, loss, params, n_steps,
                                                                           normalize, batch_size)):

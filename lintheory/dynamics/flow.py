@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -61,6 +62,14 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
     the steps, so the error at the record times need not shrink monotonically as ``rtol`` shrinks:
     judge accuracy by comparing a run with one at a ten times smaller ``rtol``
     (``benchmarks/bench_flow.py`` measures the cost of a given accuracy against exact solutions).
+
+    A stiff problem (rates of very different sizes, e.g. badly conditioned data) holds an explicit
+    method (``"DOP853"``, ``"RK45"``, ``"RK23"``) to tiny steps. When such a run takes at least 50,000
+    gradient evaluations and its last step is limited by stability (step times the largest rate of
+    the linearized flow at least 1), a ``RuntimeWarning`` (repeated in ``message``) recommends an
+    implicit method: on a least-squares problem with rates from 6e-5 to 1.3e4, to t = 10, DOP853
+    took 241,550 evaluations (5.4 s), LSODA 682 (0.02 s), BDF 920, Radau 4,998, all accurate to
+    5e-9 relative to the closed form.
     """
     params = _check_pair(net, loss, params)
     t_eval = as_array("t_eval", t_eval, ndim=1)
@@ -109,6 +118,11 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
                            "initialisation") from err
     failed_at = float(solvers[0].t) if solvers else 0.0      # where the integrator stopped
     message = sol.message if sol.success else f"failed at t = {failed_at:.6g}: {sol.message}"
+    if method in _EXPLICIT and sol.nfev >= _STIFF_NFEV and solvers:
+        hint = _stiffness_hint(rhs, solvers[0], method, sol.nfev)
+        if hint:
+            warnings.warn(hint, RuntimeWarning, stacklevel=2)
+            message = f"{message} ({hint})"
     if not sol.success and on_failure == "raise":
         raise RuntimeError(f"gradient flow {message}")
     snaps = [s.copy() for s in unflatten(sol.y.T, (sol.t.size,))]
@@ -118,6 +132,40 @@ def gradient_flow(net: Network, loss: Loss, params: Sequence[Any], t_eval: Any, 
                       diverged_step=np.full(net.batch_shape(params), -1),
                       stats={"nfev": sol.nfev, "njev": sol.njev, "status": sol.status},
                       message=message)
+
+
+# An explicit method that needs this many gradient evaluations is checked for stiffness (the check
+# costs ~20 more evaluations); below it, a run is cheap whatever its method.
+_STIFF_NFEV = 50_000
+_EXPLICIT = ("DOP853", "RK45", "RK23")
+
+
+def _stiffness_hint(rhs: Callable[[float, np.ndarray], np.ndarray], solver: Any, method: str,
+                    nfev: int) -> str:
+    """A recommendation of an implicit method when the explicit ``solver`` was held back by stability:
+    its last step ``h`` times the spectral radius ``rho`` of the field's Jacobian at its last state
+    (estimated by 20 power iterations on finite differences of ``rhs``) is at least 1, where an
+    accuracy-limited step of a non-stiff problem is well below ``1 / rho``. Empty when not stiff."""
+    t, y, h = float(solver.t), np.asarray(solver.y, dtype=float), float(getattr(solver, "h_abs", 0.0))
+    f0 = rhs(t, y)
+    v = np.random.default_rng(0).standard_normal(y.size)
+    v /= np.linalg.norm(v)
+    eps = 1e-7 * max(1.0, float(np.linalg.norm(y)))
+    rho = 0.0
+    for _ in range(20):
+        w = (rhs(t, y + eps * v) - f0) / eps
+        rho = float(np.linalg.norm(w))
+        if rho == 0.0:
+            return ""
+        v = w / rho
+    if h * rho < 1.0:
+        return ""
+    return (f"gradient flow used {nfev:,} gradient evaluations with the explicit method {method!r}: the "
+            f"problem is stiff (the linearized flow's fastest rate is {rho:.3g} and the last step "
+            f"{h:.3g}: their product {h * rho:.2g} means the step is held by stability, not accuracy). "
+            "An implicit method needs far fewer: pass method='LSODA' (or 'BDF', 'Radau'); on a "
+            "least-squares problem with rates from 6e-5 to 1.3e4, LSODA needed 682 evaluations to "
+            "t = 10 where DOP853 needed 241,550")
 
 
 def _check_gradient_field(gradient: Any, params: Params) -> None:

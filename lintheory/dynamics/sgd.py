@@ -64,6 +64,9 @@ def stochastic_gradient_descent(net: Network, loss: Loss, params: Sequence[Any],
         raise TypeError(f"loss must be a lintheory Loss, got {type(loss).__name__}")
     if not isinstance(replace, (bool, np.bool_)):
         raise TypeError(f"replace must be True or False, got {replace!r}")
+    if np.ndim(loss.X) != 2:
+        raise ValueError("loss must hold one sample set for every batch member (SGD draws the minibatches "
+                         "itself), got a per-member subset (Loss.subset with one row of indices per member)")
     n = loss.n
     n_steps = check_int("n_steps", n_steps, minimum=0)
     b = check_int("batch_size", batch_size, minimum=1)

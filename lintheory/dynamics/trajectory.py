@@ -3,6 +3,7 @@ for a descent run (either loop), the record steps, and the check of a (network, 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -82,7 +83,29 @@ def _check_pair(net: Any, loss: Any, params: Sequence[Any]) -> Params:
     if net.theta_shape != loss.theta_shape:
         raise ValueError(f"net's end-to-end shape {net.theta_shape} does not match the loss's "
                          f"theta shape {loss.theta_shape} (check the data dimensions)")
-    return check_finite_params(net.check_params(params))
+    params = check_finite_params(net.check_params(params))
+    member = np.shape(getattr(loss, "X", np.empty((0, 0))))[:-2]    # a per-member subset loss
+    if member and member != net.batch_shape(params):
+        raise ValueError(f"loss is a per-member subset for a batch of shape {member} (Loss.subset with one "
+                         f"row of indices per member), but params have batch shape "
+                         f"{net.batch_shape(params)}; the two must be equal")
+    return params
+
+
+def _check_record_size(n_steps: int, record_every: int, per_record: int) -> None:
+    """Refuse, before allocating anything, records that would not fit in half of this machine's memory
+    (``per_record`` float64 numbers per record: every member's theta, loss and, if kept, params)."""
+    count = n_steps // record_every + 1 + (n_steps % record_every != 0)
+    need = count * per_record * 8
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):    # pragma: no cover - not POSIX: assume 64 GiB
+        memory = 64 * 2 ** 30
+    if need > memory / 2:
+        raise ValueError(f"n_steps={n_steps} with record_every={record_every} asks for {count:,} records of "
+                         f"{per_record:,} numbers ({need / 2 ** 30:,.1f} GiB), more than half of this "
+                         f"machine's memory ({memory / 2 ** 30:,.1f} GiB): raise record_every (or pass "
+                         "keep_params=False)")
 
 
 

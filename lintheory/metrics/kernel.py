@@ -28,7 +28,7 @@ __all__ = ["tangent_kernel", "kernel_rate", "loss_decay_rate"]
 def _setup(X: Any, W1: Any, W2: Any, normalization: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     X = as_array("X", X, ndim=2)
     kappa = squared_loss_factor(normalization, X.shape[0])
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    W1, W2 = as_array("W1", W1), as_array("W2", W2)           # real and finite, or a clear error
     if W1.ndim < 2 or W1.shape[-1] != X.shape[1]:
         raise ValueError(f"W1 must have shape (..., h, {X.shape[1]}), got {W1.shape}")
     if W2.ndim < 2 or W2.shape[-1] != W1.shape[-2] or W2.shape[:-2] != W1.shape[:-2]:
