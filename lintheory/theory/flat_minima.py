@@ -112,9 +112,10 @@ def balanced_sharpness(X: Any, y: Any, depth: int, *, normalization: str = "half
               (I + (L-1)\\hat w\\hat w^\\top)\\Sigma^{1/2}\\big), \\qquad \\hat w = w^*/\\|w^*\\| ,
 
     for the loss :math:`\\|Xw-y\\|^2/(2n)` (twice this for the paper's). Derived here: at such a
-    minimiser :math:`JJ^\\top = \\|w^*\\|^{2-2/L}(I + (L-1)\\hat w\\hat w^\\top)`; it is the
-    small-initialisation limit of Marion & Chizat (2024, small-initialisation theorem), and
-    :math:`S_{\\min}\\le S_{\\rm bal}\\le L\\Lambda\\|w^*\\|^{2-2/L}`.
+    minimiser :math:`JJ^\\top = \\|w^*\\|^{2-2/L}(I + (L-1)\\hat w\\hat w^\\top)`, and
+    :math:`S_{\\min}\\le S_{\\rm bal}\\le L\\Lambda\\|w^*\\|^{2-2/L}`. That training from a small
+    initialisation ends near :math:`S_{\\rm bal}` is the course's numerical prediction (chapter 5), motivated
+    by the rank-one aligned picture of Marion & Chizat (2024), not a statement of their paper.
 
     Parameters
     ----------
@@ -168,7 +169,10 @@ def balanced_minimizer(X: Any, y: Any, depth: int, width: int, *, seed: Any = No
               W_L = c\\,u_L^\\top,\\qquad c = \\|w^*\\|^{1/L},
 
     with random unit vectors :math:`u_k\\in\\mathbb R^{\\rm width}`, so that
-    :math:`(W_L\\cdots W_1)^\\top = w^*` (Marion & Chizat 2024; tight case of the lower bound).
+    :math:`(W_L\\cdots W_1)^\\top = w^*` (Marion & Chizat 2024). Its sharpness is :func:`balanced_sharpness`,
+    which equals the lower bound :math:`S_{\\min}` only when :math:`\\hat w` is an eigenvector of
+    :math:`\\Sigma` and :math:`La \\ge \\Lambda` (e.g. :math:`\\Sigma = I`; a sufficient condition, derived in
+    this course); in general it is larger (slightly so on chapter 5's data).
 
     Parameters
     ----------

@@ -248,7 +248,10 @@ def lp_kkt_residual(X: Any, y: Any, beta: Any, L: int, *, transform: Any = None,
     L : int
         Depth (exponent :math:`2/L`).
     transform : array_like, shape (m, d), optional
-        ``T`` (real or complex); default the identity. The DFT gives convolutional networks.
+        ``T`` (real or complex), the map :math:`\\rho = T\\beta` to the penalized coordinates; default the identity.
+        Chapter 3 writes :math:`\\theta = G^\\top\\rho` instead, so pass :math:`T = G^{-\\top}`, which equals ``G``
+        up to scale and conjugation only when ``G`` is orthogonal up to scale, as the identity and the DFT are
+        (the DFT gives convolutional networks).
     """
     X, y, beta = as_array("X", X, ndim=2), as_array("y", y, ndim=1), as_array("beta", beta, ndim=1)
     L = check_int("L", L, minimum=1)
@@ -329,7 +332,9 @@ def l1_margin_gap(X: Any, y: Any, beta: Any, *, transform: Any = None) -> float:
     beta : array_like, shape (d,)
         A predictor with positive margin.
     transform : array_like, shape (d, d), optional
-        Real invertible ``G``.
+        Real invertible ``G``, the map :math:`\\rho = G\\beta` to the penalized coordinates. Chapter 3 writes
+        :math:`\\theta = G_{\\rm ch}^\\top\\rho` instead, so pass :math:`G_{\\rm ch}^{-\\top}`; the two agree up to
+        scale only when :math:`G_{\\rm ch}` is orthogonal up to scale (the identity, all the chapter uses).
 
     Returns
     -------
@@ -375,7 +380,10 @@ def lp_stationary_points(X: Any, y: Any, L: int, *, transform: Any = None,
     L : int
         Depth, at least 2.
     transform : array_like, shape (d, d), optional
-        Real invertible ``G`` (default the identity, diagonal networks).
+        Real invertible ``G`` (default the identity, diagonal networks), the map :math:`\\rho = G\\theta` to the
+        penalized coordinates. Chapter 3 writes :math:`\\theta = G_{\\rm ch}^\\top\\rho` instead, so pass
+        :math:`G_{\\rm ch}^{-\\top}`; the two agree up to scale only when :math:`G_{\\rm ch}` is orthogonal up to
+        scale (the identity, all the chapter uses).
     tol : float
         Feasibility and stationarity tolerance.
 
@@ -460,13 +468,13 @@ def unfolding_commutator(network: Any, x: Any) -> float:
     return float(np.abs(A @ B - B @ A).max() / (np.abs(A).max() * np.abs(B).max()))
 
 
-# ---------------------------------------------------------------- additions (issue 31)
+# ---------------------------------------------------------------- Bregman divergence, convolutional max-margin, HOPM
 def Q_bregman(rho_star: Any, rho: Any, alpha: Any, L: int) -> np.ndarray:
     """Bregman divergence of :math:`Q_{L,\\bar\\alpha}`: :math:`Q(\\rho^*) - Q(\\rho) - \\langle\\nabla Q(\\rho), \\rho^* - \\rho\\rangle`.
 
     Along the regression mirror flow it is non-increasing for every interpolator :math:`\\rho^*`, with
     :math:`\\tfrac{d}{dt}D_Q(\\rho^*, \\rho(t)) \\le -\\mathcal L(\\rho(t))`; this removes the convergence
-    assumption of the regression theorem (derived in this course, following the review's sketch).
+    assumption of the regression theorem (derived in this course).
     Since :math:`H_L(t) - tH_L'(t) = -s_t^2/2`, it equals
     :math:`\\sum_j\\bar\\alpha_j^2[H_L(t_j^*) + s_j^2/2 - \\tau_L(s_j)t_j^*]` with :math:`t = \\rho/\\bar\\alpha^L`.
 
