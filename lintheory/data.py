@@ -240,7 +240,7 @@ def tight_rate_example(n: int, d: int, m: int, h: int, a: float, b: float, *, se
     return X, Y, [(Q[:n].T @ U1).T, V]
 
 
-# ---------------------------------------------------------------- issue 31: the authors' data with a test set
+# ---------------------------------------------------------------- the authors' data (Marion & Chizat) with a test set
 __all__ += ["regression_with_test"]
 
 

@@ -11,9 +11,9 @@ UNCHECKED: dict[str, str] = {
     "conj-ch2b-gunasekar": "a conjecture, stated to show what fails: it is false in general, and the section checks a "
                            "counterexample (thm-ch2b-razin) in its cells rather than the conjecture",
     "thm-ch2b-glrl": "informal statement of Li, Luo, Lyu (2021) from the abstract; their counterexample's construction "
-                     "is in the paper's text, which could not be read here (branch ch2bc)",
+                     "is in the paper's text, which could not be read here",
     "thm-ch2c-nacson": "informal statement of Nacson et al. (2022) from the abstract; its step-size effect needs "
-                       "non-centered data, and chapter 2c's data are centered Gaussian (branch ch2bc)",
+                       "non-centered data, and chapter 2c's data are centered Gaussian",
     "thm-ch2d-moroshko": "informal statement of Moroshko et al. (2020) from the abstract, whose text could not be read "
-                         "here; its quantitative form for this course, conj-ch2d-transition, is tested (branch fix2d)",
+                         "here; its quantitative form for this course, conj-ch2d-transition, is tested",
 }

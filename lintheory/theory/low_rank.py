@@ -170,7 +170,7 @@ def commuting_dual_exponent(a: Any, y: Any, *, tol: float = 1e-9) -> tuple[float
               p = 2\\min_{j\\notin S}\\bigl(1 - a_j^\\top\\lambda^\\star\\bigr).
 
     For one measurement, :math:`\\lambda^\\star = 1/a_{(1)}` and ``p`` is
-    :func:`commuting_error_exponent`. Derived in this course (mathC review, item 9); the dual variables are
+    :func:`commuting_error_exponent`. Derived in this course; the dual variables are
     the limits of :math:`s/\\log(1/\\alpha^2)`, as in Gunasekar et al.'s (2017) proof of the commuting case.
 
     Parameters
