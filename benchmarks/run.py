@@ -36,6 +36,7 @@ SECTIONS = {
     "sweep": ("bench_sweep", "The full-scale flat-minima Fig. 1 sweep through lt.sweep"),
     "sgd": ("bench_sgd", "Batched minibatch SGD (chapter 2's diagonal-network setting, 2000 steps)"),
     "dispatch": ("bench_dispatch", "Where the compiled loop pays: the break-even behind backend='auto'"),
+    "classification": ("bench_classification", "The course's classification runs: NumPy loop vs compiled loop"),
     "chapters": ("bench_chapters", "The course as a reader meets it: each chapter in a fresh kernel, both paths"),
 }
 
