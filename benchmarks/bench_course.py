@@ -43,8 +43,13 @@ print(_json.dumps({"frames": sum(len(w.frames) for w in _explorers),
 """
 
 
-def execute(path: Path) -> tuple[float, dict]:
+def execute(path: Path, prelude: str = "", cells: list | None = None) -> tuple[float, dict]:
     """Execute a copy of the notebook at ``path`` and probe its widgets.
+
+    ``prelude``: code run first in the kernel, inside the timed span (``bench_chapters`` disables the
+    compiled loop so: it imports lintheory, which the chapter's first cell then finds imported).
+    ``cells``: if given, receives ``(index, seconds)`` for every code cell of the notebook, its own
+    wall time.
 
     Returns
     -------
@@ -60,8 +65,13 @@ def execute(path: Path) -> tuple[float, dict]:
                             resources={"metadata": {"path": str(CHAPTERS)}})
     start = time.perf_counter()
     with client.setup_kernel():
+        if prelude:
+            client.execute_cell(nbformat.v4.new_code_cell(prelude), 0)
         for index, cell in enumerate(nb.cells[:-1]):
+            begin = time.perf_counter()
             client.execute_cell(cell, index)
+            if cells is not None and cell.cell_type == "code":
+                cells.append((index, time.perf_counter() - begin))
         seconds = time.perf_counter() - start
         probe = client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
     stdout = "".join(out.get("text", "") for out in probe.outputs if out.get("name") == "stdout")

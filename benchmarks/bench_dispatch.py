@@ -4,7 +4,9 @@ A grid of problems, each run on both loops of ``lt.gradient_descent`` and ``lt.s
 (minibatches of 2): depth-2 diagonal and fully-connected ``[d, 5, 5, m]`` networks, ``n`` in {14, 100},
 ``d`` in {5, 40, 200}, batches of 1, 20 and 200 repetitions, scalar outputs; and fully-connected
 ``[d, h, h, m]`` networks with vector outputs (``(d, h, m)`` in {(5, 5, 3), (10, 10, 4), (10, 32, 4),
-(40, 10, 3)}, batches 1, 8, 20, 200). Each problem is 400 (scalar) or 300 (vector) steps from a 0.1-scale
+(40, 10, 3)}, batches 1, 8, 20, 200); and the scalar grid again with the logistic loss (gradient descent
+only: compiled SGD takes the squared loss only; the exponential loss costs the same, one ``exp`` per
+sample where the logistic loss takes an ``exp`` and a ``log1p``). Each problem is 400 (scalar) or 300 (vector) steps from a 0.1-scale
 initialization, timed as the best of two calls after a warm-up call; the ratio is NumPy time over compiled
 time. ``work`` is ``lintheory._compiled.step_work``, the measure ``worth_it`` compares with its limits:
 multiply-adds of one step over the batch, layers plus loss gradient.
@@ -28,12 +30,16 @@ VECTOR = [(d, h, m, n, B) for d, h, m in ((5, 5, 3), (10, 10, 4), (10, 32, 4), (
           for n in (14, 100) for B in (1, 8, 20, 200)]
 
 
-def ratios(net: lt.Network, n: int, d: int, m: int, B: int, steps: int, rng: np.random.Generator) -> list[tuple]:
+def ratios(net: lt.Network, n: int, d: int, m: int, B: int, steps: int, rng: np.random.Generator,
+           margin: bool = False) -> list[tuple]:
     X = rng.standard_normal((n, d))
-    loss = lt.SquaredLoss(X, rng.standard_normal((n, m)) if m > 1 else X[:, 0])
+    if margin:
+        loss = lt.LogisticLoss(X, np.where(X[:, 0] >= 0, 1.0, -1.0))
+    else:
+        loss = lt.SquaredLoss(X, rng.standard_normal((n, m)) if m > 1 else X[:, 0])
     p = net.init(0.1, seed=0, batch=B)
     out = []
-    for b in (None, 2):
+    for b in ((None,) if margin else (None, 2)):
         def call(backend: str):
             kw = dict(record_every=steps, keep_params=False, backend=backend)
             if b is None:
@@ -59,14 +65,16 @@ def summary(kind: str, points: list[tuple], limit: int) -> dict:
 
 def run(quick: bool = False) -> list[dict]:
     rng = np.random.default_rng(0)
-    scalar, vector = [], []
+    scalar, vector, margin = [], [], []
     for kind, d, n, B in (SCALAR[:2] if quick else SCALAR):
         net = lt.Diagonal(d, 2) if kind == "diagonal" else lt.FullyConnected([d, 5, 5, 1])
         scalar += ratios(net, n, d, 1, B, 400, rng)
+        margin += ratios(net, n, d, 1, B, 400, rng, margin=True)
     for d, h, m, n, B in (VECTOR[:2] if quick else VECTOR):
         vector += ratios(lt.FullyConnected([d, h, h, m]), n, d, m, B, 300, rng)
     return [summary("scalar", scalar, _compiled._AUTO_MAX_WORK_SCALAR),
-            summary("vector", vector, _compiled._AUTO_MAX_WORK_VECTOR)]
+            summary("vector", vector, _compiled._AUTO_MAX_WORK_VECTOR),
+            summary("scalar, logistic loss", margin, _compiled._AUTO_MAX_WORK_SCALAR)]
 
 
 if __name__ == "__main__":

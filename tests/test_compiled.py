@@ -283,14 +283,16 @@ def test_backend_choice_and_errors():
     with pytest.raises(ValueError, match="backend"):
         lt.gradient_descent(lt.FullyConnected([3, 2, 1]), lt.SquaredLoss(X, y), p, 0.1, 5, backend="jax")
     logistic = lt.LogisticLoss(X, np.sign(y) + (y == 0))
+    sgd = dict(batch_size=2, seed=0)                # compiled SGD: the squared loss only
     with pytest.raises(ValueError, match="SquaredLoss"):
-        lt.gradient_descent(lt.FullyConnected([3, 2, 1]), logistic, p, 0.1, 5, backend="compiled")
+        lt.stochastic_gradient_descent(lt.FullyConnected([3, 2, 1]), logistic, p, 0.1, 5, backend="compiled", **sgd)
     conv = lt.Convolutional(3, 2)
     with pytest.raises(ValueError, match="Convolutional"):
         lt.gradient_descent(conv, lt.SquaredLoss(X, y), conv.init(0.5, seed=0), 0.1, 5, backend="compiled")
     # "auto" falls back to NumPy for what the compiled loop does not cover, with the same results
-    run = lt.gradient_descent(lt.FullyConnected([3, 2, 1]), logistic, p, 0.1, 600)
-    ref = lt.gradient_descent(lt.FullyConnected([3, 2, 1]), logistic, p, 0.1, 600, backend="numpy")
+    run = lt.stochastic_gradient_descent(lt.FullyConnected([3, 2, 1]), logistic, p, 0.1, 600, **sgd)
+    ref = lt.stochastic_gradient_descent(lt.FullyConnected([3, 2, 1]), logistic, p, 0.1, 600, backend="numpy",
+                                         **sgd)
     np.testing.assert_array_equal(run.loss, ref.loss)
 
 

@@ -9,7 +9,13 @@ it, never the loops that call it. ``lintheory._compiled`` (its former name) is t
 
 - networks: :class:`~lintheory.FullyConnected`, :class:`~lintheory.Residual` and
   :class:`~lintheory.Diagonal` (exactly these classes, not subclasses);
-- loss: :class:`~lintheory.SquaredLoss` (every normalization);
+- loss: :class:`~lintheory.SquaredLoss` (every normalization), and for gradient descent (not SGD)
+  :class:`~lintheory.LogisticLoss` and :class:`~lintheory.ExponentialLoss`: their formulas term by
+  term, the margins :math:`z_s = y_s x_s^\\top\\theta` and the loss at every step (it costs what the
+  margins cost), the gradient :math:`\\frac1n X^\\top(\\ell'(z)\\odot y)`, and with
+  ``normalize="loss"`` below a loss of ``1e-280`` the log-domain ratio of
+  :meth:`lintheory.Loss.normalized_grad` (exact when every :math:`\\ell(z_s)` underflows, the loss 0
+  included), as the NumPy loop does;
 - step: constant, ``normalize="loss"`` and ``normalize="gradient"``;
 - any batch shape, any record interval, with or without parameter snapshots;
 - for SGD, minibatches with or without replacement: the indices are drawn by NumPy, from the same
@@ -100,15 +106,26 @@ def available() -> bool:
     return _NUMBA == ""
 
 
-def _reason_by_type(net: Any, loss: Any, normalize: Any) -> str | None:
-    from ..losses import SquaredLoss
+def _loss_code(loss: Any) -> int | None:
+    """The kernel's ``lossk``: 0 squared, 1 logistic, 2 exponential loss (exactly these classes), else
+    ``None``."""
+    from ..losses import ExponentialLoss, LogisticLoss, SquaredLoss
+
+    return {SquaredLoss: 0, LogisticLoss: 1, ExponentialLoss: 2}.get(type(loss))
+
+
+def _reason_by_type(net: Any, loss: Any, normalize: Any, sgd: bool = False) -> str | None:
     from ..networks import Diagonal, FullyConnected, Residual
 
     if type(net) not in (FullyConnected, Residual, Diagonal):
         return (f"the compiled loop supports FullyConnected, Residual and Diagonal networks, "
                 f"not {type(net).__name__}")
-    if type(loss) is not SquaredLoss:
-        return f"the compiled loop supports SquaredLoss only, not {type(loss).__name__}"
+    code = _loss_code(loss)
+    if code is None:
+        return (f"the compiled loop supports SquaredLoss, LogisticLoss and ExponentialLoss only, "
+                f"not {type(loss).__name__}")
+    if sgd and code != 0:
+        return f"the compiled SGD loop supports SquaredLoss only, not {type(loss).__name__}"
     if normalize not in _NORMALIZE_CODE:
         return f"the compiled loop does not support normalize={normalize!r}"
     return None
@@ -211,12 +228,16 @@ def _load_or_recompile(kernel: Any, sig: tuple, fresh: Callable[[], Any]) -> tup
 # excluded from the line and branch figures; tests/test_compiled.py checks every record it produces
 # against the NumPy loop of lintheory.dynamics.descent (hypothesis over shapes, depths, batches and steps).
 def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm, ymax, eta, normalize,
-               tiny_loss, n_steps, k0, k1, ri0, idx, cB, rec_steps, keep, rec_theta, rec_loss, rec_params,
+               lossk, tiny_loss, n_steps, k0, k1, ri0, idx, cB, rec_steps, keep, rec_theta, rec_loss, rec_params,
                diverged, last_step):  # pragma: no cover (compiled)
     """Run steps ``k0 .. k1`` of every batch member that has not diverged (rows of ``P``, updated in place).
 
     ``kind`` 0: chain ``T W_L ... W_1`` (block k stored row-major, shape ``rows[k] x cols[k]``);
-    ``kind`` 1: diagonal (every block a vector of length d). A call evaluates the steps
+    ``kind`` 1: diagonal (every block a vector of length d). ``lossk`` 0: the squared loss
+    :math:`c\\|X\\theta - Y\\|^2`; 1 and 2: the logistic and exponential losses
+    :math:`\\frac1n\\sum_s\\ell(z_s)`, :math:`z_s = y_s x_s^\\top\\theta` with the labels ``y_s = Y[s, 0]``
+    (gradient descent only, ``m = 1``), the formulas of :class:`lintheory.LogisticLoss` and
+    :class:`lintheory.ExponentialLoss` term by term. A call evaluates the steps
     ``k0 <= k < k1`` (loss, record, update) and, when ``k1 == n_steps``, the last state; ``P`` holds the
     state at ``k0`` on entry and at ``k1`` on exit, ``Pprev`` the state one step before (divergence
     rolls back to it), so a run can be cut into chunks (SGD: one chunk of minibatch indices at a time).
@@ -247,6 +268,8 @@ def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm,
     theta = np.empty((d, m))
     g = np.empty((d, m))
     R = np.empty((max(bsz, 1), m))                    # minibatch residuals (SGD)
+    Z = np.empty(n)                                   # margin losses: z_s = y_s x_s^T theta,
+    LE = np.empty(n)                                  # and log ell(z_s)
     pre = np.empty((L + 1, d))                        # diagonal: prefix and suffix products
     suf = np.empty((L + 1, d))
     covariance = d <= 2 * n                           # GD: Sigma theta costs d^2 m, X^T r costs 2 n d m
@@ -312,7 +335,9 @@ def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm,
                         tmax = v
             bound = xnorm * tmax + ymax
             record = ri < n_rec and rec_steps[ri] == k
-            if sgd:                         # the full loss at records only (the reference's rule)
+            if lossk > 0:                   # margin losses: the value costs what the margins cost
+                need_value = False
+            elif sgd:                       # the full loss at records only (the reference's rule)
                 need_value = record
             else:
                 need_value = record or normalize == 1 or not finite or not (c * n * m * bound * bound < 1e300)
@@ -325,6 +350,22 @@ def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm,
                             acc += X[s, j] * theta[j, i]
                         value += acc * acc
                 value *= c
+            elif lossk > 0:                 # mean of ell(z_s), as LogisticLoss/ExponentialLoss.value
+                for s in range(n):
+                    acc = 0.0
+                    for j in range(d):
+                        acc += X[s, j] * theta[j, 0]
+                    z = acc * Y[s, 0]
+                    Z[s] = z
+                    if lossk == 2:
+                        value += np.exp(-z)
+                    elif z > 0:             # np.logaddexp(0, -z), branch by branch
+                        value += np.log1p(np.exp(-z))
+                    elif z == 0:
+                        value += np.log(2.0)
+                    else:
+                        value += -z + np.log1p(np.exp(z))
+                value /= n
             full = value
             if sgd and k < n_steps:         # the minibatch loss of step k, and its residuals
                 value = 0.0
@@ -357,7 +398,60 @@ def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm,
             # covariance form 2c (Sigma theta - X^T Y), unless theta is huge or the residual small
             # (near an interpolating minimum the covariance form cancels: there the residual form
             # 2c X^T (X theta - Y) keeps the reference's round-off floor)
-            if sgd:                         # 2 c_B X_B^T r_B
+            tiny_margin = lossk > 0 and normalize == 1 and value < tiny_loss
+            if lossk > 0 and not tiny_margin:   # X^T (ell'(z) y) / n
+                for j in range(d):
+                    g[j, 0] = 0.0
+                for s in range(n):
+                    z = Z[s]
+                    if lossk == 2:
+                        w = -np.exp(-z)
+                    elif z < 0:             # -exp(-np.logaddexp(0, z))
+                        w = -np.exp(-np.log1p(np.exp(z)))
+                    elif z == 0:
+                        w = -np.exp(-np.log(2.0))
+                    else:
+                        w = -np.exp(-(z + np.log1p(np.exp(-z))))
+                    w *= Y[s, 0]
+                    for j in range(d):
+                        g[j, 0] += w * X[s, j]
+                for j in range(d):
+                    g[j, 0] /= n
+            elif tiny_margin:               # LossMargin.normalized_grad: grad / loss in the log domain
+                top = -np.inf
+                for s in range(n):
+                    z = Z[s]
+                    if lossk == 2 or z > 37.0:
+                        le = -z
+                    elif z > 0:
+                        le = np.log(np.log1p(np.exp(-z)))
+                    elif z == 0:
+                        le = np.log(np.log(2.0))
+                    else:
+                        le = np.log(-z + np.log1p(np.exp(z)))
+                    LE[s] = le
+                    if le > top:
+                        top = le
+                den = 0.0
+                for j in range(d):
+                    g[j, 0] = 0.0
+                for s in range(n):
+                    z = Z[s]
+                    den += np.exp(LE[s] - top)
+                    if lossk == 2:
+                        ld = -z
+                    elif z < 0:
+                        ld = -np.log1p(np.exp(z))
+                    elif z == 0:
+                        ld = -np.log(2.0)
+                    else:
+                        ld = -(z + np.log1p(np.exp(-z)))
+                    w = -np.exp(ld - top) * Y[s, 0]
+                    for j in range(d):
+                        g[j, 0] += w * X[s, j]
+                for j in range(d):
+                    g[j, 0] = eta * (g[j, 0] / den)
+            elif sgd:                       # 2 c_B X_B^T r_B
                 for i in range(m):
                     for j in range(d):
                         g[j, i] = 0.0
@@ -365,8 +459,8 @@ def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm,
                         s = idx[k - k0, b, t]
                         for j in range(d):
                             g[j, i] += X[s, j] * R[t, i]
-            residual_form = not sgd and not (covariance and tmax <= 1e100)
-            if not sgd and not residual_form:
+            residual_form = lossk == 0 and not sgd and not (covariance and tmax <= 1e100)
+            if lossk == 0 and not sgd and not residual_form:
                 est = yy
                 for i in range(m):
                     for j in range(d):
@@ -386,15 +480,16 @@ def _kernel_py(P, Pprev, kind, off, rows, cols, T, X, Y, Sig, XtY, yy, c, xnorm,
                             acc += X[s, j] * theta[j, i]
                         for j in range(d):
                             g[j, i] += X[s, j] * acc
-            cg = cB if sgd else c
-            for j in range(d):
-                for i in range(m):
-                    g[j, i] = 2.0 * cg * g[j, i]
+            if lossk == 0:
+                cg = cB if sgd else c
+                for j in range(d):
+                    for i in range(m):
+                        g[j, i] = 2.0 * cg * g[j, i]
             if normalize == 0:
                 for j in range(d):
                     for i in range(m):
                         g[j, i] *= eta
-            elif normalize == 1:
+            elif normalize == 1 and not tiny_margin:
                 if value < tiny_loss:       # g / loss directly (0 at an exact minimum), then eta
                     for j in range(d):
                         for i in range(m):
@@ -487,7 +582,7 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     (:func:`_ready` warned why; ``block`` was not called): the caller then runs the NumPy loop."""
     from ..networks import Diagonal, FullyConnected
 
-    reason = reason_not_applicable(net, loss, normalize)
+    reason = _reason_by_type(net, loss, normalize, sgd=block is not None) or reason_not_applicable(net, loss, normalize)
     if reason is not None:
         raise ValueError(f"backend='compiled' cannot run this problem: {reason}")
     batch = net.batch_shape(params)
@@ -502,7 +597,9 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     Pprev = np.full((B, total), np.nan)
     kind = 1 if type(net) is Diagonal else 0
     X = np.ascontiguousarray(loss.X, dtype=np.float64)
-    Y = np.ascontiguousarray(loss.Y.reshape(loss.Y.shape[0], -1), dtype=np.float64)
+    lossk = _loss_code(loss)
+    targets = loss.Y if lossk == 0 else loss.y          # margin losses: the labels, one column
+    Y = np.ascontiguousarray(targets.reshape(targets.shape[0], -1), dtype=np.float64)
     m = Y.shape[1]
     if kind == 0:
         rows = np.array([s[0] for s in shapes], dtype=np.int64)
@@ -526,8 +623,8 @@ def descend(net: Any, loss: Any, params: list[np.ndarray], step: float, n_steps:
     diverged = np.full(B, -1, dtype=np.int64)
     last = np.zeros(B, dtype=np.int64)
     fixed = (kind, off, rows, cols, np.ascontiguousarray(T, dtype=np.float64), X, Y, Sig, XtY,
-             yy, float(loss.c), xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
-             _TINY_LOSS, int(n_steps))
+             yy, float(loss.c) if lossk == 0 else 1.0, xnorm, ymax, float(step), _NORMALIZE_CODE[normalize],
+             lossk, _TINY_LOSS, int(n_steps))
     records = (rec_at, bool(keep_params), rec_theta, rec_loss, rec_params, diverged, last)
     empty = np.empty((0, B, 0), dtype=np.int64)
     kernel = _ready((P, Pprev, *fixed, 0, int(n_steps), 0, empty, 0.0, *records))   # SGD's calls: same types
@@ -567,19 +664,30 @@ _AUTO_MIN_WORK = 500
 # enough arithmetic. The limits below are break-even points measured on 2 cores by
 # benchmarks/bench_dispatch.py (its table: the largest work at which every problem still ran at least
 # 0.99x as fast compiled, and the smallest at which one ran slower; each limit lies between the two).
+# The logistic and exponential losses (scalar outputs; their work counts 2nd, with the exp and log1p
+# of every sample not counted) share the scalar limit. Measured on 2 cores under load, by CPU time
+# (best of 3, 400 steps; 15 problems like bench_dispatch's: diagonal and [d, 5, 5, 1] networks, n in
+# {14, 100}, d in {5, 40, 200}, 1 to 200 members, work 3e4 to 4e5): every problem up to 135000 ran at
+# least 1.07x as fast compiled, the first slower one (0.88x) had 164120. bench_dispatch's "scalar,
+# logistic loss" row re-measures it (wall time).
 _AUTO_MAX_WORK_SCALAR = 100_000
 _AUTO_MAX_WORK_VECTOR = 20_000
 
 
 def step_work(net: Any, loss: Any, params: list[np.ndarray], batch_size: int | None = None) -> int:
     """Multiply-adds of one step over the batch, the measure :func:`worth_it` compares with its limits:
-    :math:`B\\,(m\\sum_k |W_k| + m \\min(d^2, 2nd))` for gradient descent and
+    :math:`B\\,(m\\sum_k |W_k| + m \\min(d^2, 2nd))` for gradient descent with the squared loss,
+    :math:`B\\,(\\sum_k |W_k| + 2nd)` with the logistic and exponential losses (margins and
+    :math:`X^\\top(\\ell'(z)\\odot y)`: no covariance form), and
     :math:`B\\,(m\\sum_k |W_k| + 2bdm)` for SGD with minibatches of ``batch_size`` :math:`b`."""
     batch = net.batch_shape(params)
     B = int(np.prod(batch)) if batch else 1
     m = int(np.prod(net.theta_shape[1:])) if len(net.theta_shape) > 1 else 1
     n, d = loss.X.shape
-    loss_work = m * (min(d * d, 2 * n * d) if batch_size is None else 2 * batch_size * d)
+    if batch_size is not None:
+        loss_work = m * 2 * batch_size * d
+    else:
+        loss_work = m * (min(d * d, 2 * n * d) if _loss_code(loss) == 0 else 2 * n * d)
     return B * (m * sum(int(np.prod(s)) for s in net.shapes) + loss_work)
 
 
@@ -588,11 +696,12 @@ def worth_it(net: Any, loss: Any, params: list[np.ndarray], n_steps: int, normal
     """The choice of ``backend="auto"``: the compiled loop applies and is expected to be faster.
 
     Compiled when the pair is supported, ``n_steps`` times the batch size is at least 500,
-    :func:`step_work` is at most 100000 for a scalar output or 20000 for a vector output (the
+    :func:`step_work` is at most 100000 for a scalar output (the logistic and exponential losses
+    included) or 20000 for a vector output (the
     break-even measured by ``benchmarks/bench_dispatch.py``), and numba imports (checked last, so that
     a short run never imports it).
     """
-    if _reason_by_type(net, loss, normalize) is not None:
+    if _reason_by_type(net, loss, normalize, sgd=batch_size is not None) is not None:
         return False
     batch = net.batch_shape(params)
     if n_steps * (int(np.prod(batch)) if batch else 1) < _AUTO_MIN_WORK:

@@ -49,8 +49,8 @@ def gradient_descent(net: Network, loss: Loss, params: Sequence[Any], step: floa
         Store parameter snapshots (set ``False`` for large sweeps; ``final_params`` is always kept).
     backend : {"auto", "numpy", "compiled"}
         ``"numpy"``: this module's reference loop. ``"compiled"``: the numba loop of
-        ``lintheory.dynamics.compiled`` (fully-connected, residual and diagonal networks with the squared
-        loss; ValueError otherwise or without numba). ``"auto"`` (default): the compiled loop when it
+        ``lintheory.dynamics.compiled`` (fully-connected, residual and diagonal networks with the squared,
+        logistic or exponential loss; ValueError otherwise or without numba). ``"auto"`` (default): the compiled loop when it
         applies, numba is installed, the run is long enough to repay loading it and a step (layers
         and loss gradient, over the batch) small enough that NumPy's per-call cost, not arithmetic,
         dominates (see ``lintheory.dynamics.compiled.worth_it``); else NumPy. The two agree to round-off, not
